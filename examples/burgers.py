@@ -1,0 +1,126 @@
+"""Burgers' equation, continuous-time inference (Raissi, Perdikaris & Karniadakis 2019, Fig. 1).
+
+    u_t + u u_x - (0.01/pi) u_xx = 0,  x in [-1, 1], t in [0, 0.99],
+    u(0, x) = -sin(pi x),  u(t, -1) = u(t, 1) = 0.
+
+The paper's setup: N_u = 100 points drawn from the 456 initial/boundary points of the reference
+grid, N_f = 10000 Latin-hypercube collocation points plus those 456, a [2, 20 x 8, 1] tanh network
+with inputs scaled to [-1, 1]. Writes solution.png, loss_history.png and metrics.json to --out.
+
+    python examples/burgers.py                 # the paper's setup
+    python examples/burgers.py --quick         # a smoke test, under a minute
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+
+import pinn
+from equations import Burgers
+from pinn.scripts import example_parser, resolve, set_seeds, write_metrics
+
+ADAM_STEPS = 0
+LBFGS_MAXITER = 50000
+DTYPE = "float64"
+QUICK = {"adam_steps": 200, "lbfgs_maxiter": 400, "n_f": 2000, "widths": 4}
+
+
+def initial_boundary_points(x: np.ndarray, t: np.ndarray, usol: np.ndarray):
+    """The 456 points of the grid's initial slice and two boundaries, with their values.
+
+    Returns (points (nx + 2 nt, 2), values (nx + 2 nt,), is_initial (nx + 2 nt,) bool).
+    """
+    initial = np.column_stack([x, np.full_like(x, t[0])])
+    left = np.column_stack([np.full_like(t, x[0]), t])
+    right = np.column_stack([np.full_like(t, x[-1]), t])
+    points = np.vstack([initial, left, right])
+    values = np.concatenate([usol[:, 0], usol[0, :], usol[-1, :]])
+    is_initial = np.arange(len(points)) < len(x)
+    return points, values, is_initial
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = example_parser(__doc__.splitlines()[0], out="runs/burgers", adam_steps=ADAM_STEPS,
+                            lbfgs_maxiter=LBFGS_MAXITER, dtype=DTYPE)
+    parser.add_argument("--n-u", type=int, default=100, help="initial/boundary points (default 100)")
+    parser.add_argument("--n-f", type=int, default=None, help="collocation points (default 10000)")
+    parser.add_argument("--widths", type=int, default=None, help="hidden layers of 20 (default 8)")
+    parser.add_argument("--data", default=None, help="reference data (.h5 or .mat; default data/burgers_shock.h5)")
+    args = resolve(parser.parse_args(argv), QUICK)
+    args.n_f = args.n_f if args.n_f is not None else 10000
+    args.widths = args.widths if args.widths is not None else 8
+    if args.n_u < 1 or args.n_f < 1:
+        parser.error(f"--n-u and --n-f must be positive, got {args.n_u} and {args.n_f}")
+
+    start = time.perf_counter()
+    rng = set_seeds(args.seed)
+    x, t, usol = pinn.load_burgers(args.data)
+    domain = pinn.Interval(x.min(), x.max(), "x") * pinn.TimeInterval(t.min(), t.max(), "t")
+
+    points, values, is_initial = initial_boundary_points(x, t, usol)
+    if args.n_u > len(points):
+        parser.error(f"--n-u must be at most {len(points)} (the initial/boundary grid points)")
+    chosen = rng.choice(len(points), args.n_u, replace=False)
+    initial, boundary = chosen[is_initial[chosen]], chosen[~is_initial[chosen]]
+    conditions = []
+    if len(initial):  # weights n_i / N_u make the sum the paper's one mean over the N_u points
+        conditions.append(pinn.InitialCondition("u", points[initial], values[initial],
+                                                name="initial", weight=len(initial) / args.n_u))
+    if len(boundary):
+        conditions.append(pinn.DirichletBC("u", points[boundary], values[boundary],
+                                           name="boundary", weight=len(boundary) / args.n_u))
+    collocation = np.vstack([domain.sample_interior(args.n_f, "lhs", seed=rng), points])
+
+    network = pinn.mlp(2, 1, [20] * args.widths, "tanh", lower=domain.lower, upper=domain.upper,
+                       dtype=args.dtype, seed=args.seed)
+    problem = pinn.Problem(Burgers(), network, collocation, conditions, dtype=args.dtype)
+    trainer = pinn.Trainer(problem, jit_compile=args.jit)
+    print(f"Burgers: N_u={args.n_u}, N_f={args.n_f}+{len(points)}, network [2, 20 x {args.widths}, 1], "
+          f"{args.dtype}, seed {args.seed}, Adam {args.adam_steps}, L-BFGS-B maxiter {args.lbfgs_maxiter}")
+    result = trainer.train(
+        adam_steps=args.adam_steps,
+        lbfgs=args.lbfgs_maxiter > 0,
+        lbfgs_options={"maxiter": max(args.lbfgs_maxiter, 1)},
+        verbose=args.verbose,
+    )
+
+    grid = pinn.grid_points(x, t)
+    prediction = problem.predict(grid)[:, 0].reshape(len(x), len(t))
+    error = pinn.relative_l2_error(prediction, usol)
+    wall = time.perf_counter() - start
+    print(f"status {result.status}; relative L2 error {error:.3e}; final loss {result.final_loss:.3e}; "
+          f"{wall:.1f} s")
+
+    os.makedirs(args.out, exist_ok=True)
+    pinn.plot_solution(x, t, prediction, usol, path=os.path.join(args.out, "solution.png"),
+                       train_points={"initial/boundary": points[chosen]},
+                       title=f"Burgers, rel. L2 error {error:.2e}")
+    pinn.plot_history(result.history, path=os.path.join(args.out, "loss_history.png"))
+    metrics = {
+        **result.summary(),
+        "relative_l2_error": error,
+        "max_abs_error": pinn.max_abs_error(prediction, usol),
+        "wall_time_s": wall,
+        "training_time_s": result.wall_time,
+        "lbfgs_evals_per_second": float(result.lbfgs.evals_per_second) if result.lbfgs else 0.0,
+        "dtype": args.dtype,
+        "seed": args.seed,
+        "n_u": args.n_u,
+        "n_f": args.n_f,
+        "layers": [2] + [20] * args.widths + [1],
+        "quick": args.quick,
+        "jit": args.jit,
+    }
+    write_metrics(args.out, metrics)
+    return metrics
+
+
+if __name__ == "__main__":
+    main()
+    sys.exit(0)

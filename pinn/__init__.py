@@ -1,0 +1,55 @@
+"""pinn: physics-informed neural networks for TensorFlow 2.
+
+The public API:
+
+- optimisation: :func:`minimize` (SciPy L-BFGS-B and other gradient methods over TensorFlow
+  variables), :func:`adam` / :class:`Adam`, :class:`FlatLayout`, :class:`CompiledObjective`;
+- callbacks and history: :class:`Callback`, :class:`ProgressLogger`, :class:`HistoryRecorder`,
+  :class:`LambdaCallback`, :class:`History`;
+- PDEs: :class:`Equation`, :class:`Trainable`, :class:`Derivatives`;
+- conditions: :class:`DirichletBC`, :class:`NeumannBC`, :class:`RobinBC`, :class:`PeriodicBC`,
+  :class:`InitialCondition`, :class:`InitialDerivative`, :class:`Observations`, :class:`Condition`;
+- domains: :class:`Domain`, :func:`Interval`, :func:`Box`, :func:`TimeInterval`;
+- networks: :func:`mlp`;
+- problems and training: :class:`Problem`, :class:`Trainer`, :class:`TrainingResult`;
+- postprocessing: :func:`relative_l2_error`, :func:`grid_points`, :func:`plot_solution`,
+  :func:`plot_history`; data: :func:`load_reference`, :func:`save_reference`, :func:`load_burgers`.
+"""
+
+from pinn.adam import Adam, adam
+from pinn.callbacks import Callback, CallbackList, HistoryRecorder, LambdaCallback, ProgressLogger
+from pinn.conditions import (
+    Condition,
+    DirichletBC,
+    InitialCondition,
+    InitialDerivative,
+    NeumannBC,
+    Observations,
+    PeriodicBC,
+    RobinBC,
+)
+from pinn.data import load_burgers, load_reference, save_reference
+from pinn.derivatives import Derivatives
+from pinn.equation import Equation, Trainable
+from pinn.flat import FlatLayout
+from pinn.geometry import Box, Domain, Interval, TimeInterval
+from pinn.history import History, HistoryRecord
+from pinn.metrics import grid_points, max_abs_error, relative_l2_error
+from pinn.networks import mlp
+from pinn.objective import CompiledObjective
+from pinn.optimize import GRADIENT_METHODS, LBFGS_DEFAULTS, minimize
+from pinn.plotting import plot_history, plot_solution
+from pinn.problem import Problem
+from pinn.trainer import Trainer, TrainingResult
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Adam", "adam", "Callback", "CallbackList", "HistoryRecorder", "LambdaCallback", "ProgressLogger",
+    "Condition", "DirichletBC", "InitialCondition", "InitialDerivative", "NeumannBC", "Observations",
+    "PeriodicBC", "RobinBC", "load_burgers", "load_reference", "save_reference", "Derivatives",
+    "Equation", "Trainable", "FlatLayout", "Box", "Domain", "Interval", "TimeInterval", "History",
+    "HistoryRecord", "grid_points", "max_abs_error", "relative_l2_error", "mlp", "CompiledObjective",
+    "GRADIENT_METHODS", "LBFGS_DEFAULTS", "minimize", "plot_history", "plot_solution", "Problem",
+    "Trainer", "TrainingResult", "__version__",
+]

@@ -1,0 +1,209 @@
+"""A PINN problem: equation + network + collocation points + conditions, as one loss."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from pinn.conditions import Condition, as_points
+from pinn.derivatives import Derivatives, parse_derivative
+from pinn.equation import Equation
+from pinn.flat import as_tf_variable
+
+__all__ = ["Problem"]
+
+
+def _residual_terms(output: Any, default: str) -> dict[str, tf.Tensor]:
+    if isinstance(output, Mapping):
+        return {str(k): v for k, v in output.items()}
+    if isinstance(output, (tuple, list)):
+        return {f"{default}_{i}": v for i, v in enumerate(output)}
+    return {default: output}
+
+
+class Problem:
+    """The loss of a continuous-time PINN.
+
+    ``loss = sum_r w_r * mean(residual_r(collocation)**2) + sum_c condition_c.loss``, each term
+    named: the equation's residuals (``"pde"``, or the keys of the dict ``residual`` returns) and
+    the conditions (their names). Every input is checked when the problem is made: the points'
+    shapes and values, the names of fields and coordinates the conditions use, and one small dry
+    run of every residual, so that mistakes surface before training.
+
+    Args:
+        equation: an :class:`~pinn.equation.Equation` instance.
+        network: a Keras model (or any callable) mapping (N, d) coordinates to (N, n_fields) outputs,
+            d = len(equation.coordinates), n_fields = len(equation.fields); its variables must be
+            of ``dtype``.
+        collocation: (N_f, d) points where the residuals are enforced.
+        conditions: :class:`~pinn.conditions.Condition` objects (boundary, initial, data).
+        dtype: ``"float32"`` or ``"float64"``, the one dtype of the whole problem.
+        residual_weight: weight of the equation's residual terms (a number, or a dict by term name).
+
+    Attributes:
+        variables: network variables followed by the equation's trainable coefficients; the flat
+            vector L-BFGS-B optimises.
+    """
+
+    def __init__(
+        self,
+        equation: Equation,
+        network: Callable[[tf.Tensor], Any],
+        collocation: Any,
+        conditions: Sequence[Condition] = (),
+        *,
+        dtype: str = "float64",
+        residual_weight: float | Mapping[str, float] = 1.0,
+    ) -> None:
+        if not isinstance(equation, Equation):
+            raise TypeError(f"equation must be a pinn.Equation instance, got {type(equation).__name__}")
+        if not callable(network):
+            raise TypeError(f"network must be a Keras model or callable, got {type(network).__name__}")
+        if dtype not in ("float32", "float64"):
+            raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+        self.equation = equation
+        self.network = network
+        self.dtype = tf.as_dtype(dtype)
+        coordinates, fields = equation.coordinates, equation.fields
+        d = len(coordinates)
+
+        self.collocation = as_points(collocation, "collocation")
+        if self.collocation.shape[1] != d:
+            raise ValueError(
+                f"collocation must have {d} columns {list(coordinates)}, got shape {self.collocation.shape}"
+            )
+        conditions = list(conditions)
+        for i, c in enumerate(conditions):
+            if not isinstance(c, Condition):
+                raise TypeError(f"conditions[{i}] must be a pinn.Condition, got {type(c).__name__}")
+        names = [c.name for c in conditions]
+        duplicated = sorted({n for n in names if names.count(n) > 1})
+        if duplicated:
+            raise ValueError(f"condition names must be unique; repeated: {duplicated}")
+        for c in conditions:
+            for p in c.point_sets:
+                if p.shape[1] != d:
+                    raise ValueError(
+                        f"points of condition {c.name!r} must have {d} columns {list(coordinates)}, "
+                        f"got shape {p.shape}"
+                    )
+            unknown_fields = [f for f in c.fields if f not in fields]
+            if unknown_fields:
+                raise ValueError(
+                    f"condition {c.name!r} uses field(s) {unknown_fields} that {type(equation).__name__} "
+                    f"lacks; its fields are {list(fields)}"
+                )
+            unknown_coords = [x for x in c.coordinates if x not in coordinates]
+            if unknown_coords:
+                raise ValueError(
+                    f"condition {c.name!r} uses coordinate(s) {unknown_coords} that the domain lacks; "
+                    f"coordinates are {list(coordinates)}"
+                )
+            for expression in getattr(c, "expressions", [getattr(c, "expression", None)]):
+                if expression is not None:
+                    parse_derivative(expression, fields, coordinates)
+        self.conditions = conditions
+
+        equation.build(self.dtype)
+        for c in conditions:
+            c.build(self.dtype)
+        self._check_network_dtype()
+        self._collocation = tf.constant(self.collocation, dtype=self.dtype)
+        self._condition_points = [
+            [tf.constant(p, dtype=self.dtype) for p in c.point_sets] for c in conditions
+        ]
+        self._residual_weight = residual_weight
+        self.residual_names = self._dry_run()
+        if isinstance(residual_weight, Mapping):
+            unknown = sorted(set(residual_weight) - set(self.residual_names))
+            if unknown:
+                raise ValueError(f"residual_weight names unknown residual(s) {unknown}; residuals are {self.residual_names}")
+
+    # -- checks ---------------------------------------------------------------------------------
+    def _check_network_dtype(self) -> None:
+        variables = getattr(self.network, "trainable_variables", None)
+        if variables is None:
+            return
+        dtypes = sorted({as_tf_variable(v).dtype.name for v in variables})
+        if dtypes and dtypes != [self.dtype.name]:
+            raise ValueError(
+                f"network variables have dtype {dtypes} but the problem's dtype is "
+                f"{self.dtype.name!r}; build the network with dtype={self.dtype.name!r} "
+                "(e.g. pinn.mlp(..., dtype=...))"
+            )
+
+    def _dry_run(self) -> list[str]:
+        """Evaluate every residual on a few points to catch naming and shape errors early."""
+        n_fields = len(self.equation.fields)
+        probe = self._collocation[:2]
+        out = tf.convert_to_tensor(self.network(probe))
+        if out.shape.rank != 2 or out.shape[1] != n_fields:
+            raise ValueError(
+                f"network must map (N, {len(self.equation.coordinates)}) points to (N, {n_fields}) "
+                f"outputs {list(self.equation.fields)}, got output shape {tuple(out.shape)}"
+            )
+        d = self._derivatives(probe)
+        terms = _residual_terms(self.equation.residual(d), "pde")
+        for name, value in terms.items():
+            shape = tuple(tf.convert_to_tensor(value).shape)
+            if shape not in ((2, 1), (2,)):
+                raise ValueError(
+                    f"residual {name!r} of {type(self.equation).__name__} must have shape (N, 1) or (N,) "
+                    f"for N points, got {shape} for N = 2"
+                )
+        for c, points in zip(self.conditions, self._condition_points):
+            value = tf.convert_to_tensor(c.residual(*[self._derivatives(p) for p in points]))
+            if value.shape.rank not in (1, 2) or value.shape[0] != c.num_points:
+                raise ValueError(
+                    f"residual of condition {c.name!r} must have shape (N, k) for its N = "
+                    f"{c.num_points} points, got {tuple(value.shape)}"
+                )
+        return list(terms)
+
+    # -- the loss -------------------------------------------------------------------------------
+    def _derivatives(self, points: tf.Tensor) -> Derivatives:
+        return Derivatives(self.network, points, self.equation.coordinates, self.equation.fields)
+
+    def _weight(self, name: str) -> float:
+        w = self._residual_weight
+        return float(w.get(name, 1.0)) if isinstance(w, Mapping) else float(w)
+
+    def loss(self) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
+        """Total loss and its named terms (each already weighted); a :data:`pinn.LossFn`."""
+        d = self._derivatives(self._collocation)
+        terms: dict[str, tf.Tensor] = {}
+        for name, residual in _residual_terms(self.equation.residual(d), "pde").items():
+            terms[name] = self._weight(name) * tf.reduce_mean(tf.square(residual))
+        for c, points in zip(self.conditions, self._condition_points):
+            terms[c.name] = c.loss(*[self._derivatives(p) for p in points])
+        return tf.add_n(list(terms.values())), terms
+
+    @property
+    def variables(self) -> list[tf.Variable]:
+        """Network variables, then trainable equation coefficients."""
+        network_vars = [as_tf_variable(v) for v in getattr(self.network, "trainable_variables", [])]
+        return network_vars + self.equation.trainable_variables
+
+    # -- evaluation -----------------------------------------------------------------------------
+    def predict(self, points: Any, batch_size: int = 65536) -> np.ndarray:
+        """Network outputs at (N, d) points as an (N, n_fields) float64 array."""
+        points = as_points(points, "points")
+        if points.shape[1] != len(self.equation.coordinates):
+            raise ValueError(
+                f"points must have {len(self.equation.coordinates)} columns, got shape {points.shape}"
+            )
+        chunks = [
+            np.asarray(self.network(tf.constant(points[i:i + batch_size], self.dtype)), dtype=np.float64)
+            for i in range(0, points.shape[0], batch_size)
+        ]
+        return np.concatenate(chunks, axis=0)
+
+    def residuals(self, points: Any) -> dict[str, np.ndarray]:
+        """The equation's residuals at (N, d) points, each (N,) float64 (eager; for diagnostics)."""
+        d = self._derivatives(tf.constant(as_points(points, "points"), self.dtype))
+        return {
+            k: np.asarray(v, dtype=np.float64).reshape(-1)
+            for k, v in _residual_terms(self.equation.residual(d), "pde").items()
+        }
