@@ -25,10 +25,11 @@ import pinn
 from equations import Burgers
 from pinn.scripts import example_parser, resolve, set_seeds, write_metrics
 
-ADAM_STEPS = 0
-LBFGS_MAXITER = 50000
+ADAM_STEPS = 1000
+LBFGS_MAXITER = 20000
 DTYPE = "float64"
-QUICK = {"adam_steps": 200, "lbfgs_maxiter": 400, "n_f": 2000, "widths": 4}
+GTOL = 1e-10
+QUICK = {"adam_steps": 200, "lbfgs_maxiter": 1500, "n_f": 1000, "widths": 4}
 
 
 def initial_boundary_points(x: np.ndarray, t: np.ndarray, usol: np.ndarray):
@@ -52,12 +53,22 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--n-f", type=int, default=None, help="collocation points (default 10000)")
     parser.add_argument("--widths", type=int, default=None, help="hidden layers of 20 (default 8)")
     parser.add_argument("--data", default=None, help="reference data (.h5 or .mat; default data/burgers_shock.h5)")
-    args = resolve(parser.parse_args(argv), QUICK)
-    args.n_f = args.n_f if args.n_f is not None else 10000
-    args.widths = args.widths if args.widths is not None else 8
+    parser.add_argument("--gtol", type=float, default=None,
+                        help=f"L-BFGS-B gradient tolerance (default {GTOL:g})")
+    parser.add_argument("--error-every", type=int, default=500,
+                        help="log the relative L2 error every N iterations, 0 never (default 500)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="TensorFlow threads per operation, 0 for TensorFlow's choice (default 0)")
+    args = resolve(parser.parse_args(argv), QUICK, n_f=10000, widths=8)
     if args.n_u < 1 or args.n_f < 1:
         parser.error(f"--n-u and --n-f must be positive, got {args.n_u} and {args.n_f}")
 
+    if args.threads:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    args.gtol = GTOL if args.gtol is None else args.gtol
     start = time.perf_counter()
     rng = set_seeds(args.seed)
     x, t, usol = pinn.load_burgers(args.data)
@@ -80,17 +91,26 @@ def main(argv: list[str] | None = None) -> dict:
     network = pinn.mlp(2, 1, [20] * args.widths, "tanh", lower=domain.lower, upper=domain.upper,
                        dtype=args.dtype, seed=args.seed)
     problem = pinn.Problem(Burgers(), network, collocation, conditions, dtype=args.dtype)
-    trainer = pinn.Trainer(problem, jit_compile=args.jit)
+    grid = pinn.grid_points(x, t)
+    error_log: list[tuple[str, int, float]] = []
+
+    def log_error(iteration, logs):
+        if args.error_every and iteration % args.error_every == 0:
+            u = problem.predict(grid)[:, 0].reshape(usol.shape)
+            error_log.append((logs["phase"], iteration, pinn.relative_l2_error(u, usol)))
+            print(f"[{logs['phase']}] it {iteration:6d}  relative L2 error {error_log[-1][2]:.3e}")
+
+    trainer = pinn.Trainer(problem, jit_compile=args.jit,
+                           callbacks=[pinn.LambdaCallback(on_iteration_end=log_error)])
     print(f"Burgers: N_u={args.n_u}, N_f={args.n_f}+{len(points)}, network [2, 20 x {args.widths}, 1], "
           f"{args.dtype}, seed {args.seed}, Adam {args.adam_steps}, L-BFGS-B maxiter {args.lbfgs_maxiter}")
     result = trainer.train(
         adam_steps=args.adam_steps,
         lbfgs=args.lbfgs_maxiter > 0,
-        lbfgs_options={"maxiter": max(args.lbfgs_maxiter, 1)},
+        lbfgs_options={"maxiter": max(args.lbfgs_maxiter, 1), "gtol": args.gtol},
         verbose=args.verbose,
     )
 
-    grid = pinn.grid_points(x, t)
     prediction = problem.predict(grid)[:, 0].reshape(len(x), len(t))
     error = pinn.relative_l2_error(prediction, usol)
     wall = time.perf_counter() - start
@@ -116,6 +136,8 @@ def main(argv: list[str] | None = None) -> dict:
         "layers": [2] + [20] * args.widths + [1],
         "quick": args.quick,
         "jit": args.jit,
+        "gtol": args.gtol,
+        "error_history": [{"phase": p, "iteration": i, "relative_l2_error": e} for p, i, e in error_log],
     }
     write_metrics(args.out, metrics)
     return metrics

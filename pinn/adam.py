@@ -114,8 +114,9 @@ def adam(
 
     Callbacks are called once per step (see :mod:`pinn.callbacks`) with the loss evaluated for
     that step's gradient, i.e. at the weights before the step. The run stops early when a callback
-    sets ``stop_training`` or the loss is not finite. At the end the variables are set to the best
-    weights evaluated (lowest loss), as :func:`pinn.minimize` does.
+    sets ``stop_training`` or the loss is not finite. A completed or stopped run keeps the weights
+    of its last update (as any Adam does); a run ended by a non-finite loss or by Ctrl-C
+    (``KeyboardInterrupt``, re-raised) goes back to the best weights evaluated, so nothing is lost.
 
     Args:
         loss_fn, variables: as for :func:`pinn.minimize`.
@@ -127,9 +128,11 @@ def adam(
         optimizer: an existing :class:`Adam` over the same variables, to continue with its state.
 
     Returns:
-        ``scipy.optimize.OptimizeResult`` with ``x`` (best flat weights, float64), ``fun`` (best
-        loss), ``nit`` and ``nfev`` (steps taken), ``status`` (0 done, 1 stopped by a callback,
-        2 non-finite loss), ``message``, ``success``, ``time``, ``terms``, ``optimizer``.
+        ``scipy.optimize.OptimizeResult`` with ``x`` (the flat weights the variables now hold,
+        float64), ``fun`` (the last finite loss evaluated, i.e. before the last update; the best one
+        after a non-finite loss), ``best_fun``, ``nit`` and ``nfev`` (steps taken), ``status``
+        (0 done, 1 stopped by a callback, 2 non-finite loss), ``message``, ``success``, ``time``,
+        ``terms``, ``optimizer``.
     """
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
         raise ValueError(f"steps must be an int >= 0, got {steps!r}")
@@ -147,6 +150,7 @@ def adam(
     layout = optimizer.layout
 
     best_loss, best_weights, best_terms = np.inf, None, {}
+    last_loss, last_terms = float("nan"), {}
     status, message = 0, f"completed {steps} steps"
     start = time.perf_counter()
     callback_list.on_phase_begin({"phase": phase, "options": {"steps": steps}, "method": "Adam"})
@@ -158,6 +162,7 @@ def adam(
             if not np.isfinite(loss):
                 status, message = 2, f"loss is {loss} at step {taken}; stopped at the best weights"
                 break
+            last_loss, last_terms = loss, terms
             if loss < best_loss:
                 best_loss, best_weights, best_terms = loss, weights, terms
             elapsed = time.perf_counter() - start
@@ -169,17 +174,18 @@ def adam(
             if callback_list.stop_training:
                 status, message = 1, f"stopped by a callback after {taken} steps"
                 break
-    finally:  # KeyboardInterrupt included: keep the best weights
+    except KeyboardInterrupt:
         if best_weights is not None:
             layout.assign(best_weights)
+        raise
+    if status == 2 and best_weights is not None:
+        layout.assign(best_weights)
+        last_loss, last_terms = best_loss, best_terms
     elapsed = time.perf_counter() - start
-    x = layout.flatten()
-    if best_weights is None:  # zero steps, or the first loss was not finite
-        best_loss = float("nan")
     result = scipy.optimize.OptimizeResult(
-        x=x, fun=float(best_loss), nit=taken, nfev=taken, status=status, message=message,
-        success=status == 0, time=elapsed, terms=best_terms, optimizer=optimizer, method="Adam",
-        trace_count=optimizer.trace_count,
+        x=layout.flatten(), fun=float(last_loss), best_fun=float(best_loss), nit=taken, nfev=taken,
+        status=status, message=message, success=status == 0, time=elapsed, terms=last_terms,
+        optimizer=optimizer, method="Adam", trace_count=optimizer.trace_count,
     )
     callback_list.on_phase_end(
         {"phase": phase, "nit": taken, "nfev": taken, "message": message, "loss": result.fun,

@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-__all__ = ["example_parser", "write_metrics", "set_seeds"]
+__all__ = ["example_parser", "resolve", "write_metrics", "set_seeds"]
 
 
 def _positive_int(text: str) -> int:
@@ -28,7 +28,7 @@ def example_parser(description: str, *, out: str, adam_steps: int, lbfgs_maxiter
 
     ``--out DIR``, ``--seed N``, ``--adam-steps N``, ``--lbfgs-maxiter N``,
     ``--dtype float32|float64``, ``--quick`` (a run under a minute, for smoke tests: the script
-    chooses smaller settings for whatever flags were not given), ``--jit`` (XLA) and
+    chooses smaller settings for whatever flags were not given), ``--jit/--no-jit`` (XLA) and
     ``--verbose N`` (progress every N iterations). Scripts add their own flags.
     """
     parser = argparse.ArgumentParser(description=description)
@@ -41,16 +41,18 @@ def example_parser(description: str, *, out: str, adam_steps: int, lbfgs_maxiter
     parser.add_argument("--dtype", choices=("float32", "float64"), default=dtype,
                         help=f"dtype of the whole problem (default {dtype})")
     parser.add_argument("--quick", action="store_true", help="a small run (under a minute), for smoke tests")
-    parser.add_argument("--jit", action="store_true", help="compile with XLA")
+    parser.add_argument("--jit", action=argparse.BooleanOptionalAction, default=True,
+                        help="compile with XLA (default on; --no-jit for plain tf.function)")
     parser.add_argument("--verbose", type=_positive_int, default=500,
                         help="print progress every N iterations, 0 for silence (default 500)")
     parser.set_defaults(_full_defaults={"adam_steps": adam_steps, "lbfgs_maxiter": lbfgs_maxiter})
     return parser
 
 
-def resolve(args: argparse.Namespace, quick: Mapping[str, Any]) -> argparse.Namespace:
-    """Fill flags the user did not give: ``quick`` values under ``--quick``, else the full defaults."""
-    defaults = dict(args._full_defaults)
+def resolve(args: argparse.Namespace, quick: Mapping[str, Any], **full: Any) -> argparse.Namespace:
+    """Fill flags the user did not give (left at None): ``quick`` values under ``--quick``, else the
+    full defaults (the shared flags' and the script's own ``full`` keywords)."""
+    defaults = {**args._full_defaults, **full}
     if args.quick:
         defaults.update(quick)
     for key, value in defaults.items():

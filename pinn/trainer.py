@@ -46,6 +46,7 @@ class TrainingResult:
         """Flat JSON-ready figures (the keys example scripts write to metrics.json)."""
         return {
             "status": self.status,
+            "initial_loss": self.history[0].loss if len(self.history) else float("nan"),
             "final_loss": self.final_loss,
             "final_terms": dict(self.terms),
             "adam_steps": int(self.adam.nit) if self.adam is not None else 0,

@@ -1,0 +1,58 @@
+"""The Burgers example script, end to end, in its --quick form."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+REQUIRED = {"status", "relative_l2_error", "final_loss", "adam_steps", "lbfgs_nit", "lbfgs_nfev",
+            "lbfgs_message", "wall_time_s", "adam_time_s", "lbfgs_time_s", "dtype", "seed"}
+
+
+def load_example(name):
+    spec = importlib.util.spec_from_file_location(f"example_{name}", ROOT / "examples" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_quick_run_lowers_the_loss_and_writes_metrics_and_figures(tmp_path):
+    burgers = load_example("burgers")
+    metrics = burgers.main(["--quick", "--out", str(tmp_path), "--verbose", "0", "--error-every", "0"])
+    written = json.loads((tmp_path / "metrics.json").read_text())
+    assert REQUIRED <= set(written)
+    assert written["relative_l2_error"] == pytest.approx(metrics["relative_l2_error"])
+    assert written["status"] == "completed" and written["dtype"] == "float64" and written["seed"] == 0
+    assert written["adam_steps"] == burgers.QUICK["adam_steps"]
+    assert written["lbfgs_nit"] == burgers.QUICK["lbfgs_maxiter"]
+    assert written["lbfgs_nfev"] >= written["lbfgs_nit"]
+    # orders of magnitude: at least 100 times lower than where training started
+    assert written["final_loss"] < written["initial_loss"] / 100
+    assert 0 < written["relative_l2_error"] < 1.0
+    for figure in ("solution.png", "loss_history.png"):
+        data = (tmp_path / figure).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+
+
+def test_initial_boundary_grid_has_the_papers_456_points():
+    burgers = load_example("burgers")
+    x, t = np.linspace(-1, 1, 256), np.linspace(0, 0.99, 100)
+    usol = np.zeros((256, 100))
+    usol[:, 0] = -np.sin(np.pi * x)
+    points, values, initial = burgers.initial_boundary_points(x, t, usol)
+    assert points.shape == (456, 2) and initial.sum() == 256
+    np.testing.assert_array_equal(points[initial, 1], 0.0)
+    assert set(np.abs(points[~initial, 0])) == {1.0}
+    np.testing.assert_allclose(values[initial], -np.sin(np.pi * x))
+
+
+def test_bad_flags_are_rejected_before_training(tmp_path):
+    burgers = load_example("burgers")
+    with pytest.raises(SystemExit):
+        burgers.main(["--dtype", "float16", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit):
+        burgers.main(["--n-u", "500", "--quick", "--out", str(tmp_path)])
+    assert not (tmp_path / "metrics.json").exists()
