@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -88,6 +89,7 @@ class CompiledObjective:
         layout: the :class:`FlatLayout` of the variables.
         trace_count: how many times the function was traced (1 after the first call).
         nfev: number of evaluations so far.
+        eval_time: seconds spent inside evaluations so far (for overhead measurements).
     """
 
     def __init__(
@@ -107,6 +109,7 @@ class CompiledObjective:
         self.allow_unused = bool(allow_unused)
         self.trace_count = 0
         self.nfev = 0
+        self.eval_time = 0.0
         self.term_names: list[str] = []
         spec = tf.TensorSpec([self.layout.size], tf.float64)
         self._function = tf.function(
@@ -129,6 +132,9 @@ class CompiledObjective:
 
     def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray, dict[str, float]]:
         """Evaluate at the flat float64 vector ``x`` of shape (n,); returns (loss, gradient, terms)."""
+        start = time.perf_counter()
         loss, gradient, terms = self._function(tf.constant(x, dtype=tf.float64))
+        values = float(loss), gradient.numpy(), {k: float(v) for k, v in terms.items()}
         self.nfev += 1
-        return float(loss), gradient.numpy(), {k: float(v) for k, v in terms.items()}
+        self.eval_time += time.perf_counter() - start
+        return values

@@ -364,3 +364,19 @@ def test_adam_rejects_bad_arguments():
         pinn.adam(loss, [x], steps=-1)
     with pytest.raises(ValueError, match="learning_rate"):
         pinn.adam(loss, [x], steps=1, learning_rate=0.0)
+
+
+def test_blas_threads_are_limited_while_scipy_runs():
+    from threadpoolctl import threadpool_info
+
+    seen = []
+
+    class Inspect(pinn.Callback):
+        def on_iteration_end(self, iteration, logs):
+            seen.append({lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"})
+
+    loss, x = quadratic_problem()
+    pinn.minimize(loss, [x], callbacks=[Inspect()])
+    assert seen and all(threads <= {1} for threads in seen)
+    with pytest.raises(ValueError, match="blas_threads"):
+        pinn.minimize(loss, [x], blas_threads=0)
