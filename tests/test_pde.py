@@ -302,3 +302,32 @@ def test_equation_coefficient_overrides_and_errors():
         Burgers(mu=1.0)
     with pytest.raises(ValueError, match="initial must be > 0"):
         pinn.Trainable(-1.0, positive=True)
+
+
+class Oscillator(pinn.Equation):
+    """A system: u_t = v, v_t = -omega^2 u (two fields, two named residuals)."""
+
+    coordinates = ("t",)
+    fields = ("u", "v")
+    coefficients = {"omega": 2.0}
+
+    def residual(self, d):
+        return {"velocity": d.u_t - d.v, "acceleration": d.v_t + self.omega ** 2 * d.u}
+
+
+def test_systems_with_several_fields_and_named_residuals():
+    t = np.linspace(0, 1.5, 60)[:, None]
+    initial = np.zeros((1, 1))
+    net = pinn.mlp(1, 2, [20, 20], lower=[0.0], upper=[1.5], seed=2)
+    problem = pinn.Problem(
+        Oscillator(), net, t,
+        [pinn.InitialCondition("u", initial, 1.0), pinn.InitialCondition("v", initial, 0.0)],
+    )
+    assert problem.residual_names == ["velocity", "acceleration"]
+    _, terms = problem.loss()
+    assert list(terms) == ["velocity", "acceleration", "initial_u", "initial_v"]
+    result = pinn.Trainer(problem).train(lbfgs_options={"maxiter": 3000})
+    assert set(result.history.term_names) == set(terms)
+    prediction = problem.predict(t)
+    np.testing.assert_allclose(prediction[:, 0], np.cos(2 * t[:, 0]), atol=1e-3)
+    np.testing.assert_allclose(prediction[:, 1], -2 * np.sin(2 * t[:, 0]), atol=5e-3)
