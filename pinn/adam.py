@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from pinn.callbacks import Callback, CallbackList
 from pinn.flat import FlatLayout
-from pinn.objective import LossFn, loss_and_flat_gradient
+from pinn.objective import LossFn, check_loss_fn, loss_and_flat_gradient
 
 __all__ = ["Adam", "adam"]
 
@@ -43,11 +43,7 @@ class Adam:
         jit_compile: bool = False,
         allow_unused: bool = False,
     ) -> None:
-        if not callable(loss_fn):
-            raise TypeError(
-                f"loss_fn must be a callable with no arguments returning a scalar tensor, "
-                f"got {type(loss_fn).__name__}"
-            )
+        check_loss_fn(loss_fn)
         for name, value in (("beta_1", beta_1), ("beta_2", beta_2)):
             if not 0.0 <= float(value) < 1.0:
                 raise ValueError(f"{name} must be in [0, 1), got {value!r}")

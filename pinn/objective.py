@@ -10,11 +10,20 @@ import tensorflow as tf
 
 from pinn.flat import FlatLayout
 
-__all__ = ["CompiledObjective", "LossFn", "loss_and_flat_gradient", "split_loss_output"]
+__all__ = ["CompiledObjective", "LossFn", "check_loss_fn", "loss_and_flat_gradient", "split_loss_output"]
 
 #: A loss function: no arguments, returns a scalar tensor, or ``(scalar, {name: scalar})`` where
 #: the dict holds named loss terms that are reported to callbacks and histories.
 LossFn = Callable[[], Any]
+
+
+def check_loss_fn(loss_fn: Any) -> None:
+    """Raise TypeError unless ``loss_fn`` is callable."""
+    if not callable(loss_fn):
+        raise TypeError(
+            "loss_fn must be a callable with no arguments returning a scalar tensor, "
+            f"got {type(loss_fn).__name__}"
+        )
 
 
 def split_loss_output(output: Any) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
@@ -99,11 +108,7 @@ class CompiledObjective:
         jit_compile: bool = False,
         allow_unused: bool = False,
     ) -> None:
-        if not callable(loss_fn):
-            raise TypeError(
-                f"loss_fn must be a callable with no arguments returning a scalar tensor, "
-                f"got {type(loss_fn).__name__}"
-            )
+        check_loss_fn(loss_fn)
         self.layout = FlatLayout(variables)
         self.loss_fn = loss_fn
         self.allow_unused = bool(allow_unused)

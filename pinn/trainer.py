@@ -12,7 +12,7 @@ import scipy.optimize
 from pinn.adam import Adam, LearningRate, adam
 from pinn.callbacks import Callback, HistoryRecorder, ProgressLogger
 from pinn.history import History
-from pinn.objective import LossFn
+from pinn.objective import LossFn, check_loss_fn
 from pinn.optimize import minimize
 
 __all__ = ["Trainer", "TrainingResult"]
@@ -92,8 +92,7 @@ class Trainer:
             loss_fn, variables = problem.loss, problem.variables
         if loss_fn is None or variables is None:
             raise ValueError("give a problem, or both loss_fn and variables")
-        if not callable(loss_fn):
-            raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
+        check_loss_fn(loss_fn)
         self.loss_fn: LossFn = loss_fn
         self.variables = list(variables)
         self.callbacks = list(callbacks or [])
