@@ -23,10 +23,10 @@ import numpy as np
 
 import pinn
 from equations import Burgers
-from pinn.scripts import example_parser, resolve, set_seeds, write_metrics
+from pinn.scripts import example_parser, resolve, set_seeds, stop_on_signals, write_metrics
 
 ADAM_STEPS = 1000
-LBFGS_MAXITER = 20000
+LBFGS_MAXITER = 50000
 DTYPE = "float64"
 GTOL = 1e-10
 QUICK = {"adam_steps": 200, "lbfgs_maxiter": 1500, "n_f": 1000, "widths": 4}
@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> dict:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
         tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     args.gtol = GTOL if args.gtol is None else args.gtol
+    stop_on_signals()
     start = time.perf_counter()
     rng = set_seeds(args.seed)
     x, t, usol = pinn.load_burgers(args.data)

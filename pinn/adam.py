@@ -170,9 +170,15 @@ def adam(
             if callback_list.stop_training:
                 status, message = 1, f"stopped by a callback after {taken} steps"
                 break
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
         if best_weights is not None:
             layout.assign(best_weights)
+        interrupt.result = scipy.optimize.OptimizeResult(  # what was done, for the caller
+            x=layout.flatten(), fun=float(best_loss), best_fun=float(best_loss), nit=taken,
+            nfev=taken, status=-1, success=False, message="interrupted (KeyboardInterrupt)",
+            time=time.perf_counter() - start, terms=best_terms, optimizer=optimizer, method="Adam",
+            trace_count=optimizer.trace_count,
+        )
         raise
     if status == 2 and best_weights is not None:
         layout.assign(best_weights)

@@ -193,7 +193,8 @@ def minimize(
         TypeError / ValueError: bad arguments, before any evaluation; a non-scalar loss, a variable
             the loss does not use, or a non-finite loss at the starting point, at the first evaluation
             and before SciPy starts.
-        KeyboardInterrupt: re-raised after the variables are set to the best point evaluated.
+        KeyboardInterrupt: re-raised after the variables are set to the best point evaluated; its
+            ``result`` attribute holds the ``OptimizeResult`` so far (status -1).
     """
     method = _canonical_method(method)
     resolved = _resolve_options(method, options)
@@ -255,8 +256,18 @@ def minimize(
             x=cache.best_x, fun=cache.best_fun, jac=cache.best_jac, nit=iteration, status=99,
             success=False, message="stopped by a callback",
         )
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
         layout.set_flat(cache.best_x)
+        elapsed = time.perf_counter() - start
+        best = cache.lookup(cache.best_x)
+        interrupt.result = scipy.optimize.OptimizeResult(  # what was done, for the caller
+            x=cache.best_x, fun=float(cache.best_fun), jac=cache.best_jac, nit=iteration,
+            nfev=cache.nfev, status=-1, success=False, message="interrupted (KeyboardInterrupt)",
+            time=elapsed, setup_time=setup_time, eval_time=objective.eval_time,
+            evals_per_second=cache.nfev / elapsed if elapsed > 0 else 0.0,
+            trace_count=objective.trace_count, terms=best[2] if best is not None else {},
+            method=method,
+        )
         raise
     elapsed = time.perf_counter() - start
 

@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-__all__ = ["example_parser", "resolve", "write_metrics", "set_seeds"]
+__all__ = ["example_parser", "resolve", "write_metrics", "set_seeds", "stop_on_signals"]
 
 
 def _positive_int(text: str) -> int:
@@ -59,6 +59,21 @@ def resolve(args: argparse.Namespace, quick: Mapping[str, Any], **full: Any) -> 
         if getattr(args, key, None) is None:
             setattr(args, key, value)
     return args
+
+
+def stop_on_signals() -> None:
+    """Make SIGINT and SIGTERM raise KeyboardInterrupt, so that a run ends at its best weights
+    and the script still writes its figures and metrics (status "interrupted").
+
+    SIGINT is re-enabled even where the shell started the script with it ignored (background jobs).
+    """
+    import signal
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def set_seeds(seed: int) -> np.random.Generator:

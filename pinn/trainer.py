@@ -139,8 +139,10 @@ class Trainer:
         start = time.perf_counter()
         adam_result = lbfgs_result = None
         status = "completed"
+        phase = None
         try:
             if adam_steps:
+                phase = "adam"
                 if self._adam is None:
                     self._adam = Adam(self.loss_fn, self.variables, jit_compile=self.jit_compile)
                 adam_result = adam(
@@ -152,20 +154,24 @@ class Trainer:
                 elif adam_result.status == 2:
                     status = "nonfinite"
             if lbfgs and status == "completed":
+                phase = "lbfgs"
                 lbfgs_result = minimize(
                     self.loss_fn, self.variables, method=method, options=lbfgs_options,
                     callbacks=run_callbacks, jit_compile=self.jit_compile,
                 )
                 if lbfgs_result.status == 99:
                     status = "stopped"
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as interrupt:
             status = "interrupted"
+            partial = getattr(interrupt, "result", None)  # the phase's best point and counts
+            if phase == "adam":
+                adam_result = partial
+            elif phase == "lbfgs":
+                lbfgs_result = partial
         wall = time.perf_counter() - start
         last = lbfgs_result if lbfgs_result is not None else adam_result
         final_loss = float(last.fun) if last is not None else float("nan")
         terms = dict(last.terms) if last is not None else {}
-        if status == "interrupted" and len(self.history):
-            final_loss = min(r.loss for r in self.history.records)
         return TrainingResult(
             history=self.history, adam=adam_result, lbfgs=lbfgs_result, status=status,
             wall_time=wall, final_loss=final_loss, terms=terms,

@@ -380,3 +380,21 @@ def test_blas_threads_are_limited_while_scipy_runs():
     assert seen and all(threads <= {1} for threads in seen)
     with pytest.raises(ValueError, match="blas_threads"):
         pinn.minimize(loss, [x], blas_threads=0)
+
+
+def test_trainer_interrupted_keeps_best_weights_counts_and_history():
+    loss, variables, _ = counting_problem()
+
+    class Interrupt(pinn.Callback):
+        def on_iteration_end(self, iteration, logs):
+            if logs["phase"] == "lbfgs" and iteration == 7:
+                raise KeyboardInterrupt
+
+    trainer = pinn.Trainer(loss_fn=loss, variables=variables, callbacks=[Interrupt()])
+    result = trainer.train(adam_steps=5)
+    assert result.status == "interrupted"
+    assert result.adam.nit == 5 and result.lbfgs.nit == 7 and result.lbfgs.status == -1
+    assert result.final_loss == pytest.approx(float(loss()), rel=1e-12)
+    assert result.final_loss <= min(r.loss for r in result.history if r.phase == "lbfgs")
+    assert len(result.history) == 12
+    assert result.summary()["lbfgs_nit"] == 7
