@@ -244,6 +244,27 @@ def minimize(
         def scipy_callback(xk):
             on_iteration(xk)
 
+    def finish(result: scipy.optimize.OptimizeResult) -> scipy.optimize.OptimizeResult:
+        """Move the variables to the best point evaluated (normally SciPy's final x) and fill in
+        the fields every result has, however the run ended."""
+        elapsed = time.perf_counter() - start
+        if cache.best_x is not None and not (cache.best_fun >= result.fun):
+            result.x, result.fun, result.jac = cache.best_x, cache.best_fun, cache.best_jac
+        layout.set_flat(result.x)
+        final = cache.lookup(result.x)
+        result.fun = float(result.fun)
+        result.nfev = cache.nfev
+        result.nit = int(getattr(result, "nit", iteration))
+        result.message = str(result.message)
+        result.time = elapsed
+        result.setup_time = setup_time
+        result.eval_time = objective.eval_time
+        result.evals_per_second = cache.nfev / elapsed if elapsed > 0 else 0.0
+        result.trace_count = objective.trace_count
+        result.terms = final[2] if final is not None else {}
+        result.method = method
+        return result
+
     callback_list.on_phase_begin({"phase": phase, "options": dict(resolved), "method": method})
     try:
         with threadpool_limits(limits=blas_threads, user_api="blas"):
@@ -257,38 +278,14 @@ def minimize(
             success=False, message="stopped by a callback",
         )
     except KeyboardInterrupt as interrupt:
-        layout.set_flat(cache.best_x)
-        elapsed = time.perf_counter() - start
-        best = cache.lookup(cache.best_x)
-        interrupt.result = scipy.optimize.OptimizeResult(  # what was done, for the caller
-            x=cache.best_x, fun=float(cache.best_fun), jac=cache.best_jac, nit=iteration,
-            nfev=cache.nfev, status=-1, success=False, message="interrupted (KeyboardInterrupt)",
-            time=elapsed, setup_time=setup_time, eval_time=objective.eval_time,
-            evals_per_second=cache.nfev / elapsed if elapsed > 0 else 0.0,
-            trace_count=objective.trace_count, terms=best[2] if best is not None else {},
-            method=method,
-        )
+        interrupt.result = finish(scipy.optimize.OptimizeResult(  # what was done, for the caller
+            x=cache.best_x, fun=cache.best_fun, jac=cache.best_jac, nit=iteration, status=-1,
+            success=False, message="interrupted (KeyboardInterrupt)",
+        ))
         raise
-    elapsed = time.perf_counter() - start
-
-    # Leave the variables at the best point evaluated (normally SciPy's final x).
-    if cache.best_x is not None and not (cache.best_fun >= result.fun):
-        result.x, result.fun, result.jac = cache.best_x, cache.best_fun, cache.best_jac
-    layout.set_flat(result.x)
-    final = cache.lookup(result.x)
-    result.fun = float(result.fun)
-    result.nfev = cache.nfev
-    result.nit = int(getattr(result, "nit", iteration))
-    result.message = str(result.message)
-    result.time = elapsed
-    result.setup_time = setup_time
-    result.eval_time = objective.eval_time
-    result.evals_per_second = cache.nfev / elapsed if elapsed > 0 else 0.0
-    result.trace_count = objective.trace_count
-    result.terms = final[2] if final is not None else {}
-    result.method = method
+    result = finish(result)
     callback_list.on_phase_end(
         {"phase": phase, "nit": result.nit, "nfev": result.nfev, "message": result.message,
-         "loss": result.fun, "time": elapsed}
+         "loss": result.fun, "time": result.time}
     )
     return result

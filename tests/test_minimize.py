@@ -216,18 +216,23 @@ def test_callback_can_stop_training():
     assert result.status == 99 and not result.success
 
 
+class InterruptAt(pinn.Callback):
+    """Records every logged loss in ``seen`` and raises KeyboardInterrupt at ``iteration``."""
+
+    def __init__(self, iteration, seen):
+        self.iteration, self.seen = iteration, seen
+
+    def on_iteration_end(self, iteration, logs):
+        self.seen.append(logs["loss"])
+        if iteration == self.iteration:
+            raise KeyboardInterrupt
+
+
 def test_interrupt_leaves_the_best_point_and_reraises():
     loss, variables, _ = counting_problem()
     seen = []
-
-    class Interrupt(pinn.Callback):
-        def on_iteration_end(self, iteration, logs):
-            seen.append(logs["loss"])
-            if iteration == 5:
-                raise KeyboardInterrupt
-
     with pytest.raises(KeyboardInterrupt):
-        pinn.minimize(loss, variables, callbacks=[Interrupt()])
+        pinn.minimize(loss, variables, callbacks=[InterruptAt(5, seen)])
     assert float(loss()) <= min(seen) + 1e-15
 
 
@@ -341,15 +346,9 @@ def test_adam_schedule_best_weights_and_nonfinite_stop():
 
     z = tf.Variable(np.array([2.0]))
     seen = []
-
-    class Interrupt(pinn.Callback):
-        def on_iteration_end(self, iteration, logs):
-            seen.append(logs["loss"])
-            if iteration == 5:
-                raise KeyboardInterrupt
-
     with pytest.raises(KeyboardInterrupt):  # interrupted: back to the best weights evaluated
-        pinn.adam(lambda: tf.reduce_sum(z ** 2), [z], steps=100, learning_rate=0.1, callbacks=[Interrupt()])
+        pinn.adam(lambda: tf.reduce_sum(z ** 2), [z], steps=100, learning_rate=0.1,
+                  callbacks=[InterruptAt(5, seen)])
     assert float(z.numpy()[0]) ** 2 == pytest.approx(min(seen))
 
     y = tf.Variable(np.array([1.0]))
