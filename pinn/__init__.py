@@ -9,7 +9,8 @@ The public API:
 - PDEs: :class:`Equation`, :class:`Trainable`, :class:`Derivatives`;
 - conditions: :class:`DirichletBC`, :class:`NeumannBC`, :class:`RobinBC`, :class:`PeriodicBC`,
   :class:`InitialCondition`, :class:`InitialDerivative`, :class:`Observations`, :class:`Condition`;
-- domains: :class:`Domain`, :func:`Interval`, :func:`Box`, :func:`TimeInterval`;
+- domains and sampling: :class:`Domain`, :func:`Interval`, :func:`Box`, :func:`TimeInterval`,
+  :func:`stratified_choice`;
 - networks: :func:`mlp`;
 - problems and training: :class:`Problem`, :class:`Trainer`, :class:`TrainingResult`;
 - postprocessing: :func:`relative_l2_error`, :func:`grid_points`, :func:`plot_solution`,
@@ -32,7 +33,7 @@ from pinn.data import load_burgers, load_reference, save_reference
 from pinn.derivatives import Derivatives
 from pinn.equation import Equation, Trainable
 from pinn.flat import FlatLayout
-from pinn.geometry import Box, Domain, Interval, TimeInterval
+from pinn.geometry import Box, Domain, Interval, TimeInterval, stratified_choice
 from pinn.history import History, HistoryRecord
 from pinn.metrics import grid_points, max_abs_error, relative_l2_error
 from pinn.networks import mlp
@@ -48,7 +49,8 @@ __all__ = [
     "Adam", "adam", "Callback", "CallbackList", "HistoryRecorder", "LambdaCallback", "ProgressLogger",
     "Condition", "DirichletBC", "InitialCondition", "InitialDerivative", "NeumannBC", "Observations",
     "PeriodicBC", "RobinBC", "load_burgers", "load_reference", "save_reference", "Derivatives",
-    "Equation", "Trainable", "FlatLayout", "Box", "Domain", "Interval", "TimeInterval", "History",
+    "Equation", "Trainable", "FlatLayout", "Box", "Domain", "Interval", "TimeInterval",
+    "stratified_choice", "History",
     "HistoryRecord", "grid_points", "max_abs_error", "relative_l2_error", "mlp", "CompiledObjective",
     "GRADIENT_METHODS", "LBFGS_DEFAULTS", "minimize", "plot_history", "plot_solution", "Problem",
     "Trainer", "TrainingResult", "__version__",

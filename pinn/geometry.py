@@ -25,7 +25,7 @@ from typing import Iterable, Sequence
 import numpy as np
 from pydoe import lhs
 
-__all__ = ["Domain", "Interval", "Box", "TimeInterval"]
+__all__ = ["Domain", "Interval", "Box", "TimeInterval", "stratified_choice"]
 
 SAMPLE_METHODS = ("lhs", "uniform", "grid")
 BOUNDARY_METHODS = ("lhs", "uniform")
@@ -378,6 +378,35 @@ def TimeInterval(start: float, end: float, name: str = "t") -> Domain:
     if not start < end:
         raise ValueError(f"start must be < end, got start={start}, end={end}")
     return Domain([start], [end], [name], time=name)
+
+
+def stratified_choice(
+    population: int,
+    n: int,
+    seed: int | np.random.Generator | None = None,
+) -> np.ndarray:
+    """Draw ``n`` of ``population`` ordered items, one uniformly from each of ``n`` strata.
+
+    The index range ``[0, population)`` is cut into ``n`` contiguous strata of sizes differing by
+    at most one, and one index is drawn uniformly in each: a 1-D Latin hypercube over an ordered
+    list of points (e.g. the grid points along a boundary). Every draw is random, as with
+    ``rng.choice(population, n, replace=False)``, but no two chosen neighbours are more than two
+    strata apart, so the draw leaves no large gap.
+
+    Args:
+        population: number of items to draw from, >= n.
+        n: number of items to draw, >= 1.
+        seed: int, ``numpy.random.Generator`` or None.
+
+    Returns:
+        ``(n,)`` int array of distinct indices, increasing.
+    """
+    population = _check_count(population, "population")
+    n = _check_count(n, "n")
+    if n > population:
+        raise ValueError(f"n must be at most population ({population}), got {n}")
+    edges = (np.arange(n + 1) * population) // n
+    return edges[:-1] + _rng(seed).integers(0, np.diff(edges))
 
 
 # ---------------------------------------------------------------- validation

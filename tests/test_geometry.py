@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from pinn.geometry import Box, Domain, Interval, TimeInterval
+from pinn.geometry import Box, Domain, Interval, TimeInterval, stratified_choice
 
 
 @pytest.fixture
@@ -296,3 +296,38 @@ def test_bad_seed(burgers):
 def test_unknown_coordinate_lists_known(burgers):
     with pytest.raises(ValueError, match=r"'z'.*\['x', 't'\]"):
         burgers.index("z")
+
+
+@pytest.mark.parametrize("population, n", [(456, 100), (10, 10), (7, 3), (5, 1)])
+def test_stratified_choice_one_per_stratum(population, n):
+    chosen = stratified_choice(population, n, seed=3)
+    assert chosen.shape == (n,) and chosen.dtype.kind == "i"
+    assert len(set(chosen.tolist())) == n and chosen.min() >= 0 and chosen.max() < population
+    edges = np.array([k * population // n for k in range(n + 1)])  # strata [edges[k], edges[k+1])
+    assert set(np.diff(edges)) <= {population // n, -(-population // n)}  # sizes differ by <= 1
+    assert np.array_equal(np.searchsorted(edges, chosen, side="right") - 1, np.arange(n))
+
+
+def test_stratified_choice_reproducible_and_random():
+    a, b = stratified_choice(456, 100, seed=0), stratified_choice(456, 100, seed=0)
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, stratified_choice(456, 100, seed=1))
+    draws = np.stack([stratified_choice(456, 100, seed=s) for s in range(200)])
+    assert set(np.unique(draws[:, 0])) == {0, 1, 2, 3}  # the first stratum, each index drawn
+
+
+def test_stratified_choice_leaves_no_large_gap():
+    # the Burgers example's use: the largest gap between chosen neighbours is under two strata
+    for seed in range(20):
+        gaps = np.diff(np.concatenate([[-1], stratified_choice(456, 100, seed=seed), [456]]))
+        assert gaps.max() <= 2 * 5
+
+
+@pytest.mark.parametrize(
+    "args, error, match",
+    [((0, 1), ValueError, "population"), ((5, 0), ValueError, "n must"), ((5, 6), ValueError, "at most"),
+     ((5.0, 2), TypeError, "population"), ((5, True), TypeError, "n must")],
+)
+def test_stratified_choice_errors(args, error, match):
+    with pytest.raises(error, match=match):
+        stratified_choice(*args)
