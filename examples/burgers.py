@@ -4,7 +4,8 @@
     u(0, x) = -sin(pi x),  u(t, -1) = u(t, 1) = 0.
 
 The paper's setup: N_u = 100 points drawn from the 456 initial/boundary points of the reference
-grid (one per stratum along the grid by default; --n-u-draw random for the paper code's draw), N_f = 10000 Latin-hypercube collocation points plus those 456, a [2, 20 x 8, 1] tanh network
+grid (one per stratum along the grid by default; --n-u-draw random for the paper code's uniform
+draw), N_f = 10000 Latin-hypercube collocation points plus those 456, a [2, 20 x 8, 1] tanh network
 with inputs scaled to [-1, 1]. Writes solution.png, loss_history.png and metrics.json to --out.
 
     python examples/burgers.py                 # the paper's setup

@@ -390,8 +390,8 @@ def stratified_choice(
     The index range ``[0, population)`` is cut into ``n`` contiguous strata of sizes differing by
     at most one, and one index is drawn uniformly in each: a 1-D Latin hypercube over an ordered
     list of points (e.g. the grid points along a boundary). Every draw is random, as with
-    ``rng.choice(population, n, replace=False)``, but no two chosen neighbours are more than two
-    strata apart, so the draw leaves no large gap.
+    ``rng.choice(population, n, replace=False)``, but two consecutive chosen indices are less than
+    two strata apart, so the draw leaves no large gap.
 
     Args:
         population: number of items to draw from, >= n.
