@@ -2,7 +2,8 @@
 
 Problems: the Burgers PINN loss, network [2, 20 x 8, 1] (3021 weights), N_f collocation points plus
 100 initial/boundary points, float64; one problem per --n-f value (default 2000 and 10000, the
-Burgers example's size). For each problem and each of --repeats runs from the same start:
+Burgers example's size). For each problem and each of --repeats runs of --maxiter iterations from
+the same start:
 
     ratio_bare   = wall time of minimize(maxiter) / (nfev x median time of one call of a bare
                    tf.function returning the loss and the list of gradients: no flat vector, no
@@ -12,8 +13,9 @@ Burgers example's size). For each problem and each of --repeats runs from the sa
     ratio_inside = the same loop time / time spent inside the compiled function during that loop
                    (measured in the same moments, so robust to a busy machine)
 
-The machine is shared, and timings taken seconds apart differ by 10-20 %, so each run's ratios use
-baselines timed just before it, and the report gives their medians and ranges. To explain where the
+The machine is shared, and timings taken seconds apart differ by 10-20 %, so the runs are short and
+each run's ratios use the mean of baselines timed just before and just after it (bare and bridge
+calls alternately, median per call); the report gives medians and ranges over the runs. To explain where the
 time goes it also gives: inside_over_bridge (an evaluation inside the loop against a bridge call
 made back to back outside it) and bridge_over_bare_paired (bridge against bare call, timed in
 adjacent pairs, which is steady where separate timings are not).
@@ -22,7 +24,7 @@ and, to explain the figures, SciPy's own L-BFGS-B time per evaluation with the s
 NumPy quadratic of the same size (no TensorFlow): the floor of what any bridge can reach is
 1 + scipy_ms / bare_ms. Reports medians. Target: ratio_bare <= 1.05.
 
-    python benchmarks/overhead.py [--repeats 5] [--maxiter 200] [--n-f 2000 10000] [--jit]
+    python benchmarks/overhead.py [--repeats 15] [--maxiter 50] [--n-f 2000 10000] [--jit]
 """
 
 from __future__ import annotations
@@ -126,21 +128,34 @@ def measure(n_f: int, repeats: int, maxiter: int, jit: bool) -> dict:
         loss, gradients = bare()
         return loss.numpy(), [g.numpy() for g in gradients]
 
-    calls = max(3, int(0.3 / max(time_calls(bare_numpy, None, 1), 1e-4)))  # ~0.3 s per batch
-    scipy_call = scipy_time_per_evaluation(objective.layout.size, maxiter)
+    calls = max(3, int(0.15 / max(time_calls(bare_numpy, None, 1), 1e-4)))  # ~0.15 s of calls
+    scipy_call = scipy_time_per_evaluation(objective.layout.size, 200)
 
-    # The machine is shared and its speed drifts by 10-20 % over seconds: each run's ratios use the
-    # baselines timed just before it, and the report gives the medians over the runs.
+    def baselines() -> tuple[float, float]:
+        """Median time of one bare call and of one bridge call (s), timed alternately."""
+        bare_times, bridge_times = [], []
+        for _ in range(calls):
+            for call, argument, times in ((bare_numpy, None, bare_times), (objective, x0, bridge_times)):
+                start = time.perf_counter()
+                call(argument)
+                times.append(time.perf_counter() - start)
+        return statistics.median(bare_times), statistics.median(bridge_times)
+
+    # The machine is shared and its speed drifts by 10-20 % over seconds: many short runs, each
+    # against the mean of baselines timed just before and just after it; medians over the runs.
     bare_calls, bridge_calls, ratios_bridge, ratios_bare, ratios_inside, runs = [], [], [], [], [], []
     inside_over_bridge = []
+    baselines()  # warm-up
     for _ in range(repeats):
-        bare_calls.append(time_calls(bare_numpy, None, calls))
-        bridge_calls.append(time_calls(objective, x0, calls))
+        before = baselines()
         objective.layout.set_flat(x0)
         start = time.perf_counter()
         result = pinn.minimize(problem.loss, variables, options={"maxiter": maxiter},
                                jit_compile=jit)
         wall = time.perf_counter() - start
+        after = baselines()
+        bare_calls.append(0.5 * (before[0] + after[0]))
+        bridge_calls.append(0.5 * (before[1] + after[1]))
         # minimize traces its function in its first evaluation: leave that evaluation out
         loop = wall - result.setup_time
         evaluations = result.nfev - 1
@@ -174,8 +189,8 @@ def measure(n_f: int, repeats: int, maxiter: int, jit: bool) -> dict:
 
 def main() -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--maxiter", type=int, default=200)
+    parser.add_argument("--repeats", type=int, default=15, help="runs per problem (default 15)")
+    parser.add_argument("--maxiter", type=int, default=50, help="L-BFGS-B iterations per run (default 50)")
     parser.add_argument("--n-f", type=int, nargs="+", default=[2000, 10000])
     parser.add_argument("--jit", action="store_true")
     parser.add_argument("--json", default=None, help="also write the report to this file")
