@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pinn.scripts import set_seeds
+
 ROOT = Path(__file__).resolve().parents[1]
 REQUIRED = {"status", "relative_l2_error", "final_loss", "adam_steps", "lbfgs_nit", "lbfgs_nfev",
             "lbfgs_message", "wall_time_s", "adam_time_s", "lbfgs_time_s", "dtype", "seed"}
@@ -53,8 +55,6 @@ def test_initial_boundary_grid_has_the_papers_456_points():
 def largest_initial_gap(burgers, draw, seed):
     x, t = np.linspace(-1, 1, 256), np.linspace(0, 0.99, 100)
     points, _, initial = burgers.initial_boundary_points(x, t, np.zeros((256, 100)))
-    from pinn.scripts import set_seeds
-
     chosen = burgers.draw_data_points(len(points), 100, draw, set_seeds(seed))
     assert len(set(chosen.tolist())) == 100
     xs = np.sort(np.concatenate([[-1.0, 1.0], points[chosen[initial[chosen]], 0]]))
