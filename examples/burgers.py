@@ -6,10 +6,12 @@
 The paper's setup: N_u = 100 points drawn from the 456 initial/boundary points of the reference
 grid (one per stratum along the grid by default; --n-u-draw random for the paper code's uniform
 draw), N_f = 10000 Latin-hypercube collocation points plus those 456, a [2, 20 x 8, 1] tanh network
-with inputs scaled to [-1, 1]. Writes solution.png, loss_history.png and metrics.json to --out.
+with inputs scaled to [-1, 1]. Writes solution.png, loss_history.png, metrics.json and
+checkpoint.h5 (the training state: weights, Adam state, history) to --out.
 
     python examples/burgers.py                 # the paper's setup
     python examples/burgers.py --quick         # a smoke test, under a minute
+    python examples/burgers.py --resume        # go on after Ctrl-C / SIGTERM / a crash
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ import numpy as np
 
 import pinn
 from equations import Burgers
-from pinn.scripts import example_parser, resolve, set_seeds, stop_on_signals, write_metrics
+from pinn.scripts import (CHECKPOINT_FILE, example_parser, resolve, run_settings, set_seeds,
+                          stop_on_signals, write_metrics)
 
 ADAM_STEPS = 1000
 LBFGS_MAXITER = 50000
@@ -122,7 +125,9 @@ def main(argv: list[str] | None = None) -> dict:
             print(f"[{logs['phase']}] it {iteration:6d}  relative L2 error {error_log[-1][2]:.3e}")
 
     trainer = pinn.Trainer(problem, jit_compile=args.jit,
-                           callbacks=[pinn.LambdaCallback(on_iteration_end=log_error)])
+                           callbacks=[pinn.LambdaCallback(on_iteration_end=log_error)],
+                           checkpoint=os.path.join(args.out, CHECKPOINT_FILE),
+                           checkpoint_every=args.checkpoint_every, settings=run_settings(args))
     print(f"Burgers: N_u={args.n_u}, N_f={args.n_f}+{len(points)}, network [2, 20 x {args.widths}, 1], "
           f"{args.dtype}, seed {args.seed}, Adam {args.adam_steps}, L-BFGS-B maxiter {args.lbfgs_maxiter}")
     result = trainer.train(
@@ -130,6 +135,7 @@ def main(argv: list[str] | None = None) -> dict:
         lbfgs=args.lbfgs_maxiter > 0,
         lbfgs_options={"maxiter": max(args.lbfgs_maxiter, 1), "gtol": args.gtol},
         verbose=args.verbose,
+        resume=args.resume,
     )
 
     prediction = problem.predict(grid)[:, 0].reshape(len(x), len(t))

@@ -13,12 +13,14 @@ The public API:
   :func:`stratified_choice`;
 - networks: :func:`mlp`;
 - problems and training: :class:`Problem`, :class:`Trainer`, :class:`TrainingResult`;
+  checkpoints: :class:`Checkpoint`, :func:`save_checkpoint`, :func:`load_checkpoint`;
 - postprocessing: :func:`relative_l2_error`, :func:`grid_points`, :func:`plot_solution`,
   :func:`plot_history`; data: :func:`load_reference`, :func:`save_reference`, :func:`load_burgers`.
 """
 
 from pinn.adam import Adam, adam
 from pinn.callbacks import Callback, CallbackList, HistoryRecorder, LambdaCallback, ProgressLogger
+from pinn.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from pinn.conditions import (
     Condition,
     DirichletBC,
@@ -47,7 +49,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Adam", "adam", "Callback", "CallbackList", "HistoryRecorder", "LambdaCallback", "ProgressLogger",
-    "Condition", "DirichletBC", "InitialCondition", "InitialDerivative", "NeumannBC", "Observations",
+    "Checkpoint", "load_checkpoint", "save_checkpoint", "Condition", "DirichletBC", "InitialCondition", "InitialDerivative", "NeumannBC", "Observations",
     "PeriodicBC", "RobinBC", "load_burgers", "load_reference", "save_reference", "Derivatives",
     "Equation", "Trainable", "FlatLayout", "Box", "Domain", "Interval", "TimeInterval",
     "stratified_choice", "History",

@@ -105,6 +105,7 @@ def adam(
     allow_unused: bool = False,
     optimizer: Adam | None = None,
     phase: str = "adam",
+    start_step: int = 0,
 ) -> scipy.optimize.OptimizeResult:
     """Run ``steps`` full-batch Adam steps on ``loss_fn()`` over ``variables``.
 
@@ -122,6 +123,9 @@ def adam(
         callbacks: callback objects.
         jit_compile: compile the step with XLA.
         optimizer: an existing :class:`Adam` over the same variables, to continue with its state.
+        phase: the phase name in callback logs.
+        start_step: steps of this phase taken before (when resuming): the schedule is called with
+            ``start_step + i`` and callbacks number steps from ``start_step + 1``.
 
     Returns:
         ``scipy.optimize.OptimizeResult`` with ``x`` (the flat weights the variables now hold,
@@ -137,6 +141,8 @@ def adam(
             np.isfinite(learning_rate) and learning_rate > 0
         ):
             raise ValueError(f"learning_rate must be a positive number or a schedule, got {learning_rate!r}")
+    if isinstance(start_step, bool) or not isinstance(start_step, (int, np.integer)) or start_step < 0:
+        raise ValueError(f"start_step must be an int >= 0, got {start_step!r}")
     callback_list = CallbackList(callbacks)
     if optimizer is None:
         optimizer = Adam(
@@ -153,7 +159,7 @@ def adam(
     taken = 0
     try:
         for i in range(steps):
-            loss, weights, terms = optimizer.step(_learning_rate_at(learning_rate, i))
+            loss, weights, terms = optimizer.step(_learning_rate_at(learning_rate, start_step + i))
             taken = i + 1
             if not np.isfinite(loss):
                 status, message = 2, f"loss is {loss} at step {taken}; stopped at the best weights"
@@ -163,8 +169,9 @@ def adam(
                 best_loss, best_weights, best_terms = loss, weights, terms
             elapsed = time.perf_counter() - start
             callback_list.on_iteration_end(
-                taken,
-                {"phase": phase, "iteration": taken, "loss": loss, "nfev": taken, "time": elapsed,
+                start_step + taken,
+                {"phase": phase, "iteration": start_step + taken, "loss": loss,
+                 "nfev": start_step + taken, "time": elapsed,
                  "evals_per_second": taken / elapsed if elapsed > 0 else 0.0, "terms": terms},
             )
             if callback_list.stop_training:

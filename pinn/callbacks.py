@@ -9,7 +9,12 @@ logs)`` once per step/iteration, then ``on_phase_end(logs)``. ``logs`` is a dict
 - ``nfev`` (int): loss-and-gradient evaluations so far in the phase;
 - ``time`` (float): seconds since the phase began;
 - ``evals_per_second`` (float);
-- ``terms`` (dict[str, float]): named loss terms, if the loss provides them (else empty).
+- ``terms`` (dict[str, float]): named loss terms, if the loss provides them (else empty);
+- ``x`` (SciPy phases only): the iterate, a flat float64 vector (``FlatLayout`` order). The
+  variables may hold a later line-search point; do not modify it.
+
+A phase resumed from a checkpoint numbers its iterations (and counts ``nfev``) on from where the
+earlier run stopped.
 
 Callbacks cost no evaluation: the values come from evaluations the optimizer made anyway.
 A callback may set ``self.stop_training = True`` to end the phase after the current iteration.

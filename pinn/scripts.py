@@ -12,7 +12,23 @@ from typing import Any, Mapping
 
 import numpy as np
 
-__all__ = ["example_parser", "resolve", "write_metrics", "set_seeds", "stop_on_signals"]
+__all__ = ["example_parser", "resolve", "write_metrics", "set_seeds", "stop_on_signals",
+           "CHECKPOINT_FILE", "run_settings"]
+
+#: The checkpoint file every example writes in its output folder.
+CHECKPOINT_FILE = "checkpoint.h5"
+
+# Flags that may change between a run and its resumption: where it writes, how it reports, the
+# budgets (a larger one extends a run) and how it computes (same mathematics).
+_RESUMABLE_FLAGS = {"out", "resume", "verbose", "checkpoint_every", "adam_steps", "lbfgs_maxiter",
+                    "jit", "threads", "error_every", "gtol"}
+
+
+def run_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The flags that define a run's problem (seed, sizes, dtype, data...), stored in its
+    checkpoint so that ``--resume`` refuses a checkpoint of another setup."""
+    return {k: v for k, v in sorted(vars(args).items())
+            if not k.startswith("_") and k not in _RESUMABLE_FLAGS}
 
 
 def _positive_int(text: str) -> int:
@@ -28,8 +44,10 @@ def example_parser(description: str, *, out: str, adam_steps: int, lbfgs_maxiter
 
     ``--out DIR``, ``--seed N``, ``--adam-steps N``, ``--lbfgs-maxiter N``,
     ``--dtype float32|float64``, ``--quick`` (a run under a minute, for smoke tests: the script
-    chooses smaller settings for whatever flags were not given), ``--jit/--no-jit`` (XLA) and
-    ``--verbose N`` (progress every N iterations). Scripts add their own flags.
+    chooses smaller settings for whatever flags were not given), ``--jit/--no-jit`` (XLA),
+    ``--verbose N`` (progress every N iterations), ``--checkpoint-every N`` (write
+    ``OUT/checkpoint.h5`` every N steps/iterations) and ``--resume`` (go on from it). Scripts add
+    their own flags.
     """
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--out", default=out, help=f"output folder (default {out})")
@@ -45,6 +63,12 @@ def example_parser(description: str, *, out: str, adam_steps: int, lbfgs_maxiter
                         help="compile with XLA (default on; --no-jit for plain tf.function)")
     parser.add_argument("--verbose", type=_positive_int, default=500,
                         help="print progress every N iterations, 0 for silence (default 500)")
+    parser.add_argument("--checkpoint-every", type=_positive_int, default=1000,
+                        help="write OUT/checkpoint.h5 every N steps/iterations, 0 only at the ends of "
+                             "phases and on interruption (default 1000)")
+    parser.add_argument("--resume", action="store_true",
+                        help="go on from OUT/checkpoint.h5 where an interrupted run stopped (same "
+                             "flags; a larger --adam-steps or --lbfgs-maxiter extends a finished run)")
     parser.set_defaults(_full_defaults={"adam_steps": adam_steps, "lbfgs_maxiter": lbfgs_maxiter})
     return parser
 

@@ -2,11 +2,17 @@
 
 import importlib.util
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import pinn
 from pinn.scripts import set_seeds
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,6 +44,65 @@ def test_quick_run_lowers_the_loss_and_writes_metrics_and_figures(tmp_path):
     for figure in ("solution.png", "loss_history.png"):
         data = (tmp_path / figure).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+    saved = pinn.load_checkpoint(tmp_path / "checkpoint.h5")
+    assert saved.progress["adam_steps"] == written["adam_steps"]
+    assert saved.progress["lbfgs_nit"] == written["lbfgs_nit"]
+    assert len(saved.history) == written["adam_steps"] + written["lbfgs_nit"]
+    assert saved.history[-1].loss >= written["final_loss"]  # it ends at the best point evaluated
+    assert saved.settings["seed"] == 0 and saved.settings["n_f"] == burgers.QUICK["n_f"]
+
+
+def test_resume_extends_a_finished_run_and_refuses_other_settings(tmp_path):
+    burgers = load_example("burgers")
+    common = ["--quick", "--out", str(tmp_path), "--verbose", "0", "--error-every", "0"]
+    adam_only = burgers.main(common + ["--lbfgs-maxiter", "0"])
+    assert adam_only["lbfgs_nit"] == 0 and not adam_only["resumed"]
+    with pytest.raises(ValueError, match="seed: 0 there, 1 here"):
+        burgers.main(common + ["--lbfgs-maxiter", "40", "--resume", "--seed", "1"])
+    extended = burgers.main(common + ["--lbfgs-maxiter", "40", "--resume"])
+    assert extended["resumed"] and extended["status"] == "completed"
+    assert extended["adam_steps"] == burgers.QUICK["adam_steps"] and extended["adam_time_s"] == 0
+    assert extended["lbfgs_nit"] == 40
+    assert extended["final_loss"] < adam_only["final_loss"]
+    assert extended["relative_l2_error"] < adam_only["relative_l2_error"]
+    saved = pinn.load_checkpoint(tmp_path / "checkpoint.h5")
+    assert [r.phase for r in saved.history] == ["adam"] * burgers.QUICK["adam_steps"] + ["lbfgs"] * 40
+
+
+def test_sigterm_keeps_the_best_weights_writes_everything_and_the_run_resumes(tmp_path):
+    """A run killed by SIGTERM (a cluster's time limit) ends at its best point with its metrics,
+    figures and checkpoint written; --resume then goes on from the checkpoint."""
+    flags = ["--quick", "--out", str(tmp_path), "--verbose", "0", "--error-every", "0",
+             "--adam-steps", "100", "--lbfgs-maxiter", "100000", "--checkpoint-every", "20"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen([sys.executable, str(ROOT / "examples" / "burgers.py"), *flags],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    checkpoint = tmp_path / "checkpoint.h5"
+    deadline = time.monotonic() + 240
+    try:  # wait for a checkpoint written in the L-BFGS phase, then stop the run
+        while time.monotonic() < deadline and process.poll() is None:
+            if checkpoint.is_file() and pinn.load_checkpoint(checkpoint).progress["lbfgs_nit"] >= 20:
+                break
+            time.sleep(0.5)
+        assert process.poll() is None, process.stdout.read().decode()
+        process.send_signal(signal.SIGTERM)
+        output = process.communicate(timeout=120)[0].decode()
+    finally:
+        process.kill()
+    assert process.returncode == 0, output
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["status"] == "interrupted" and metrics["lbfgs_nit"] >= 20
+    saved = pinn.load_checkpoint(checkpoint)
+    assert saved.progress["lbfgs_nit"] == metrics["lbfgs_nit"]
+    assert saved.progress["lbfgs_status"] is None  # not finished: a resume goes on
+    assert min(r.loss for r in saved.history) >= metrics["final_loss"]
+    assert (tmp_path / "solution.png").is_file()
+
+    burgers = load_example("burgers")
+    budget = metrics["lbfgs_nit"] + 15
+    resumed = burgers.main(flags[:-4] + ["--lbfgs-maxiter", str(budget), "--resume"])
+    assert resumed["resumed"] and resumed["lbfgs_nit"] == budget
+    assert resumed["final_loss"] <= metrics["final_loss"]
 
 
 def test_initial_boundary_grid_has_the_papers_456_points():
