@@ -64,6 +64,7 @@ class Adam:
             jit_compile=bool(jit_compile),
             autograph=False,
         )
+        self._concrete = None  # the traced step, called directly (no argument binding)
 
     def _step_impl(self, learning_rate: tf.Tensor):
         """One Adam update; returns (loss before the update, flat weights before it, terms)."""
@@ -82,7 +83,9 @@ class Adam:
 
     def step(self, learning_rate: float) -> tuple[float, tf.Tensor, dict[str, float]]:
         """Take one step; returns (loss at the weights before the step, those weights, terms)."""
-        loss, weights, terms = self._step(tf.constant(learning_rate, self.layout.dtype))
+        if self._concrete is None:
+            self._concrete = self._step.get_concrete_function()
+        loss, weights, terms = self._concrete(tf.constant(learning_rate, self.layout.dtype))
         return float(loss), weights, {k: float(x) for k, x in terms.items()}
 
 
