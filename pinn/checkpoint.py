@@ -36,7 +36,8 @@ import numpy as np
 
 from pinn.history import History, HistoryRecord
 
-__all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "fresh_progress", "CHECKPOINT_VERSION"]
+__all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "checkpoint_path", "fresh_progress",
+           "CHECKPOINT_VERSION"]
 
 CHECKPOINT_VERSION = 1
 
@@ -81,6 +82,20 @@ class Checkpoint:
     written: str = ""
 
 
+def checkpoint_path(path: Any, argument: str = "path") -> Path:
+    """``path`` as a Path, checked to be an HDF5 file name (.h5 or .hdf5).
+
+    Raises:
+        TypeError: not a str or path. ValueError: another suffix. Both name ``argument``.
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{argument} must be a file path, got {type(path).__name__}")
+    path = Path(path)
+    if path.suffix.lower() not in (".h5", ".hdf5"):
+        raise ValueError(f"{argument} must be an HDF5 file path ending in .h5 or .hdf5, got {str(path)!r}")
+    return path
+
+
 def save_checkpoint(path: str | os.PathLike[str], checkpoint: Checkpoint) -> Path:
     """Write ``checkpoint`` to the HDF5 file ``path`` atomically; returns the path.
 
@@ -88,7 +103,7 @@ def save_checkpoint(path: str | os.PathLike[str], checkpoint: Checkpoint) -> Pat
     over it, so an interrupted write never leaves a broken or half-new checkpoint.
 
     Raises:
-        TypeError: ``checkpoint`` is not a :class:`Checkpoint`.
+        TypeError: ``checkpoint`` is not a :class:`Checkpoint`, or ``path`` not a path.
         ValueError: the weights are not a vector matching the shapes, or ``path`` is not .h5/.hdf5.
     """
     import h5py
@@ -97,9 +112,7 @@ def save_checkpoint(path: str | os.PathLike[str], checkpoint: Checkpoint) -> Pat
 
     if not isinstance(checkpoint, Checkpoint):
         raise TypeError(f"checkpoint must be a pinn.checkpoint.Checkpoint, got {type(checkpoint).__name__}")
-    path = Path(path)
-    if path.suffix.lower() not in (".h5", ".hdf5"):
-        raise ValueError(f"checkpoint path must end in .h5 or .hdf5, got {str(path)!r}")
+    path = checkpoint_path(path)
     weights = np.asarray(checkpoint.weights, dtype=np.float64)
     size = int(sum(int(np.prod(s, dtype=np.int64)) for s in checkpoint.variable_shapes))
     if weights.shape != (size,):

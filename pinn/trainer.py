@@ -14,11 +14,11 @@ import scipy.optimize
 
 from pinn.adam import Adam, LearningRate, adam
 from pinn.callbacks import Callback, HistoryRecorder, ProgressLogger
-from pinn.checkpoint import Checkpoint, fresh_progress, load_checkpoint, save_checkpoint
+from pinn.checkpoint import Checkpoint, checkpoint_path, fresh_progress, load_checkpoint, save_checkpoint
 from pinn.flat import FlatLayout
 from pinn.history import History
 from pinn.objective import LossFn, check_loss_fn, split_loss_output
-from pinn.optimize import LBFGS_DEFAULTS, _canonical_method, _resolve_options, minimize
+from pinn.optimize import _canonical_method, _resolve_options, minimize
 
 __all__ = ["Trainer", "TrainingResult"]
 
@@ -142,11 +142,7 @@ class Trainer:
         if loss_fn is None or variables is None:
             raise ValueError("give a problem, or both loss_fn and variables")
         check_loss_fn(loss_fn)
-        if checkpoint is not None:
-            if not isinstance(checkpoint, (str, os.PathLike)):
-                raise TypeError(f"checkpoint must be a file path or None, got {type(checkpoint).__name__}")
-            if Path(checkpoint).suffix.lower() not in (".h5", ".hdf5"):
-                raise ValueError(f"checkpoint must be an HDF5 file path ending in .h5 or .hdf5, got {str(checkpoint)!r}")
+        self.checkpoint = checkpoint_path(checkpoint, "checkpoint") if checkpoint is not None else None
         if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every < 0:
             raise ValueError(f"checkpoint_every must be an int >= 0 (steps/iterations), got {checkpoint_every!r}")
         if settings is not None and not isinstance(settings, Mapping):
@@ -157,7 +153,6 @@ class Trainer:
         self.layout = FlatLayout(self.variables)
         self.callbacks = list(callbacks or [])
         self.jit_compile = bool(jit_compile)
-        self.checkpoint = Path(checkpoint) if checkpoint is not None else None
         self.checkpoint_every = checkpoint_every
         self.history = History()
         self._recorder = HistoryRecorder(self.history)
