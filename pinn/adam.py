@@ -12,6 +12,7 @@ import tensorflow as tf
 from pinn.callbacks import Callback, CallbackList
 from pinn.flat import FlatLayout
 from pinn.objective import LossFn, check_loss_fn, loss_and_flat_gradient
+from pinn.validation import check_int
 
 __all__ = ["Adam", "adam"]
 
@@ -137,15 +138,13 @@ def adam(
         (0 done, 1 stopped by a callback, 2 non-finite loss), ``message``, ``success``, ``time``,
         ``terms``, ``optimizer``.
     """
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
-        raise ValueError(f"steps must be an int >= 0, got {steps!r}")
+    check_int(steps, "steps")
     if not callable(learning_rate):
         if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) or not (
             np.isfinite(learning_rate) and learning_rate > 0
         ):
             raise ValueError(f"learning_rate must be a positive number or a schedule, got {learning_rate!r}")
-    if isinstance(start_step, bool) or not isinstance(start_step, (int, np.integer)) or start_step < 0:
-        raise ValueError(f"start_step must be an int >= 0, got {start_step!r}")
+    check_int(start_step, "start_step")
     callback_list = CallbackList(callbacks)
     if optimizer is None:
         optimizer = Adam(

@@ -7,6 +7,8 @@ from typing import Any, Sequence
 import keras
 import numpy as np
 
+from pinn.validation import check_int
+
 __all__ = ["mlp", "UnitBoxScaling"]
 
 
@@ -71,8 +73,7 @@ def mlp(
         A ``keras.Model`` mapping (N, inputs) to (N, outputs).
     """
     for argument, value in (("inputs", inputs), ("outputs", outputs)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{argument} must be a positive int, got {value!r}")
+        check_int(value, argument, minimum=1)
     widths = list(widths)
     if not all(not isinstance(w, bool) and isinstance(w, (int, np.integer)) and w >= 1 for w in widths):
         raise ValueError(f"widths must be positive ints, got {widths!r}")

@@ -19,6 +19,7 @@ from threadpoolctl import threadpool_limits
 
 from pinn.callbacks import Callback, CallbackList
 from pinn.objective import CompiledObjective, LossFn
+from pinn.validation import check_int
 
 __all__ = ["minimize", "LBFGS_DEFAULTS", "GRADIENT_METHODS", "solver_options"]
 
@@ -95,8 +96,8 @@ def _resolve_options(method: str, options: Mapping[str, Any] | None) -> dict[str
         )
     for key in ("maxiter", "maxfun"):
         value = merged.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
-            raise ValueError(f"options[{key!r}] must be a positive int, got {value!r}")
+        if value is not None:
+            check_int(value, f"options[{key!r}]", minimum=1)
     return merged
 
 
@@ -203,9 +204,8 @@ def minimize(
     """
     method = _canonical_method(method)
     resolved = _resolve_options(method, options)
-    for name, value in (("start_iteration", start_iteration), ("start_nfev", start_nfev)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-            raise ValueError(f"{name} must be an int >= 0, got {value!r}")
+    check_int(start_iteration, "start_iteration")
+    check_int(start_nfev, "start_nfev")
     if blas_threads is not None and (
         isinstance(blas_threads, bool) or not isinstance(blas_threads, int) or blas_threads < 1
     ):

@@ -19,6 +19,7 @@ from pinn.flat import FlatLayout
 from pinn.history import History
 from pinn.objective import LossFn, check_loss_fn, split_loss_output
 from pinn.optimize import _canonical_method, _resolve_options, minimize
+from pinn.validation import check_int
 
 __all__ = ["Trainer", "TrainingResult"]
 
@@ -143,8 +144,7 @@ class Trainer:
             raise ValueError("give a problem, or both loss_fn and variables")
         check_loss_fn(loss_fn)
         self.checkpoint = checkpoint_path(checkpoint, "checkpoint") if checkpoint is not None else None
-        if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every < 0:
-            raise ValueError(f"checkpoint_every must be an int >= 0 (steps/iterations), got {checkpoint_every!r}")
+        check_int(checkpoint_every, "checkpoint_every", meaning="steps/iterations")
         if settings is not None and not isinstance(settings, Mapping):
             raise TypeError(f"settings must be a dict or None, got {type(settings).__name__}")
         self.settings: dict[str, Any] = json.loads(json.dumps(dict(settings or {})))  # as stored
@@ -287,10 +287,8 @@ class Trainer:
         variables at the best point of the phase that was running, the history kept, and the
         checkpoint written there.
         """
-        if isinstance(adam_steps, bool) or not isinstance(adam_steps, (int, np.integer)) or adam_steps < 0:
-            raise ValueError(f"adam_steps must be an int >= 0, got {adam_steps!r}")
-        if isinstance(verbose, bool) or not isinstance(verbose, (int, np.integer)) or verbose < 0:
-            raise ValueError(f"verbose must be an int >= 0 (a print period), got {verbose!r}")
+        check_int(adam_steps, "adam_steps")
+        check_int(verbose, "verbose", meaning="a print period")
         if not isinstance(resume, bool):
             raise TypeError(f"resume must be True or False, got {resume!r}")
         if not lbfgs and adam_steps == 0:
@@ -302,8 +300,7 @@ class Trainer:
         if resume:
             if self.checkpoint is not None and self.checkpoint.is_file():
                 self.load()
-            resumed = any(self.progress[k] for k in ("adam_steps", "lbfgs_nit", "lbfgs_nfev")) or (
-                self.progress["lbfgs_status"] is not None)
+            resumed = self.progress != fresh_progress()
         else:
             self.progress = fresh_progress()
         run_callbacks: list[Callback] = [
