@@ -9,25 +9,33 @@ draw), N_f = 10000 Latin-hypercube collocation points plus those 456, a [2, 20 x
 with inputs scaled to [-1, 1]. Writes solution.png, loss_history.png, metrics.json and
 checkpoint.h5 (the training state: weights, Adam state, history) to --out.
 
-    python examples/burgers.py                 # the paper's setup
-    python examples/burgers.py --quick         # a smoke test, under a minute
-    python examples/burgers.py --resume        # go on after Ctrl-C / SIGTERM / a crash
+    pinn solve burgers                         # the paper's setup (or: python examples/burgers.py)
+    pinn solve burgers --quick                 # a smoke test, under a minute
+    pinn solve burgers --resume                # go on after Ctrl-C / SIGTERM / a crash
+    pinn plot runs/burgers                     # the figures again, from the saved run
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import time
+from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 
 import pinn
-from equations import Burgers
-from pinn.scripts import (CHECKPOINT_FILE, example_parser, resolve, run_settings, set_seeds,
-                          stop_on_signals, write_metrics)
+from pinn.equations import Burgers
+from pinn.scripts import (CHECKPOINT_FILE, example_parser, existing_file, restore_run, run_example,
+                          set_seeds, write_metrics)
+from pinn.settings import FlagParser, RunSettings, UsageError, nonnegative_int, positive_float, positive_int
+
+NAME = "burgers"
+DESCRIPTION = "Burgers' equation, continuous-time inference (the PINN paper's Fig. 1 setup)"
 
 ADAM_STEPS = 1000
 LBFGS_MAXITER = 50000
@@ -35,6 +43,32 @@ DTYPE = "float64"
 GTOL = 1e-10
 N_U_DRAW = "stratified"  # the paper's uniform draw leaves seed 0 a 0.23-wide gap in u(0, x): README
 QUICK = {"adam_steps": 200, "lbfgs_maxiter": 1500, "n_f": 1000, "widths": 4}
+
+
+def build_parser(prog: str | None = None) -> FlagParser:
+    """The example's flags: the shared ones (:func:`pinn.scripts.example_parser`) and its own."""
+    parser = example_parser(NAME, __doc__, prog=prog, out="runs/burgers", adam_steps=ADAM_STEPS,
+                            lbfgs_maxiter=LBFGS_MAXITER, dtype=DTYPE)
+    parser.problem_flag("--n-u", type=positive_int, default=100,
+                        help="initial/boundary data points, at most 456 (default 100)")
+    parser.problem_flag("--n-u-draw", choices=("stratified", "random"), default=N_U_DRAW,
+                        help="how the N_u points are drawn from the initial/boundary grid: one per "
+                             "stratum along it, or uniformly as in the paper's code (default "
+                             f"{N_U_DRAW})")
+    parser.problem_flag("--n-f", type=positive_int, default=None,
+                        help="collocation points (default 10000)")
+    parser.problem_flag("--widths", type=positive_int, default=None,
+                        help="hidden layers of 20 (default 8)")
+    parser.problem_flag("--data", type=existing_file, default=None,
+                        help="reference data (.h5 or .mat; default the packaged burgers_shock.h5)")
+    parser.run_flag("--gtol", type=positive_float, default=GTOL,
+                    help=f"L-BFGS-B gradient tolerance (default {GTOL:g})")
+    parser.run_flag("--error-every", type=nonnegative_int, default=500,
+                    help="log the relative L2 error every N iterations, 0 never (default 500)")
+    parser.run_flag("--threads", type=nonnegative_int, default=0,
+                    help="TensorFlow threads per operation, 0 for TensorFlow's choice (default 0)")
+    parser.set_presets(full={"n_f": 10000, "widths": 8}, quick=QUICK)
+    return parser
 
 
 def initial_boundary_points(x: np.ndarray, t: np.ndarray, usol: np.ndarray):
@@ -65,112 +99,152 @@ def draw_data_points(population: int, n_u: int, draw: str, rng: np.random.Genera
     raise ValueError(f"draw must be 'stratified' or 'random', got {draw!r}")
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = example_parser(__doc__.splitlines()[0], out="runs/burgers", adam_steps=ADAM_STEPS,
-                            lbfgs_maxiter=LBFGS_MAXITER, dtype=DTYPE)
-    parser.add_argument("--n-u", type=int, default=100, help="initial/boundary points (default 100)")
-    parser.add_argument("--n-u-draw", choices=("stratified", "random"), default=N_U_DRAW,
-                        help="how the N_u points are drawn from the initial/boundary grid: one per "
-                             "stratum along it, or uniformly as in the paper's code (default "
-                             f"{N_U_DRAW})")
-    parser.add_argument("--n-f", type=int, default=None, help="collocation points (default 10000)")
-    parser.add_argument("--widths", type=int, default=None, help="hidden layers of 20 (default 8)")
-    parser.add_argument("--data", default=None, help="reference data (.h5 or .mat; default data/burgers_shock.h5)")
-    parser.add_argument("--gtol", type=float, default=None,
-                        help=f"L-BFGS-B gradient tolerance (default {GTOL:g})")
-    parser.add_argument("--error-every", type=int, default=500,
-                        help="log the relative L2 error every N iterations, 0 never (default 500)")
-    parser.add_argument("--threads", type=int, default=0,
-                        help="TensorFlow threads per operation, 0 for TensorFlow's choice (default 0)")
-    args = resolve(parser.parse_args(argv), QUICK, n_f=10000, widths=8)
-    if args.n_u < 1 or args.n_f < 1:
-        parser.error(f"--n-u and --n-f must be positive, got {args.n_u} and {args.n_f}")
+@dataclasses.dataclass
+class Setup:
+    """What :func:`build` makes from the problem flags: the reference grid and solution, the data
+    points, the problem (network, conditions, collocation points)."""
 
-    if args.threads:
-        import tensorflow as tf
+    x: np.ndarray
+    t: np.ndarray
+    usol: np.ndarray
+    grid: np.ndarray
+    points: np.ndarray  # the 456 initial/boundary grid points
+    chosen: np.ndarray  # indices of the N_u data points among them
+    network: Any
+    conditions: list
+    collocation: np.ndarray
+    problem: pinn.Problem
 
-        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
-    args.gtol = GTOL if args.gtol is None else args.gtol
-    stop_on_signals()
-    start = time.perf_counter()
-    rng = set_seeds(args.seed)
-    x, t, usol = pinn.load_burgers(args.data)
+    def predict(self) -> np.ndarray:
+        """u on the reference grid, (len(x), len(t))."""
+        return self.problem.predict(self.grid)[:, 0].reshape(len(self.x), len(self.t))
+
+
+def build(settings: RunSettings) -> Setup:
+    """The problem the settings' problem flags define (seeds set, nothing trained).
+
+    Raises:
+        UsageError: ``--n-u`` larger than the data's initial/boundary points.
+    """
+    rng = set_seeds(settings.seed)
+    x, t, usol = pinn.load_burgers(settings.data)
     domain = pinn.Interval(x.min(), x.max(), "x") * pinn.TimeInterval(t.min(), t.max(), "t")
 
     points, values, is_initial = initial_boundary_points(x, t, usol)
-    if args.n_u > len(points):
-        parser.error(f"--n-u must be at most {len(points)} (the initial/boundary grid points)")
-    chosen = draw_data_points(len(points), args.n_u, args.n_u_draw, rng)
+    if settings.n_u > len(points):
+        raise UsageError(f"argument --n-u: expected at most {len(points)} (the initial/boundary grid "
+                         f"points), got {settings.n_u}")
+    chosen = draw_data_points(len(points), settings.n_u, settings.n_u_draw, rng)
     initial, boundary = chosen[is_initial[chosen]], chosen[~is_initial[chosen]]
     conditions = []
     if len(initial):  # weights n_i / N_u make the sum the paper's one mean over the N_u points
         conditions.append(pinn.InitialCondition("u", points[initial], values[initial],
-                                                name="initial", weight=len(initial) / args.n_u))
+                                                name="initial", weight=len(initial) / settings.n_u))
     if len(boundary):
         conditions.append(pinn.DirichletBC("u", points[boundary], values[boundary],
-                                           name="boundary", weight=len(boundary) / args.n_u))
-    collocation = np.vstack([domain.sample_interior(args.n_f, "lhs", seed=rng), points])
+                                           name="boundary", weight=len(boundary) / settings.n_u))
+    collocation = np.vstack([domain.sample_interior(settings.n_f, "lhs", seed=rng), points])
 
-    network = pinn.mlp(2, 1, [20] * args.widths, "tanh", lower=domain.lower, upper=domain.upper,
-                       dtype=args.dtype, seed=args.seed)
-    problem = pinn.Problem(Burgers(), network, collocation, conditions, dtype=args.dtype)
-    grid = pinn.grid_points(x, t)
+    network = pinn.mlp(2, 1, [20] * settings.widths, "tanh", lower=domain.lower, upper=domain.upper,
+                       dtype=settings.dtype, seed=settings.seed)
+    problem = pinn.Problem(Burgers(), network, collocation, conditions, dtype=settings.dtype)
+    return Setup(x=x, t=t, usol=usol, grid=pinn.grid_points(x, t), points=points, chosen=chosen,
+                 network=network, conditions=conditions, collocation=collocation, problem=problem)
+
+
+def write_figures(setup: Setup, out: str | os.PathLike, history: pinn.History,
+                  prediction: np.ndarray | None = None) -> list[Path]:
+    """``solution.png`` (prediction with the data points, reference, error) and
+    ``loss_history.png`` in ``out``."""
+    prediction = setup.predict() if prediction is None else prediction
+    error = pinn.relative_l2_error(prediction, setup.usol)
+    os.makedirs(out, exist_ok=True)
+    written = [pinn.plot_solution(setup.x, setup.t, prediction, setup.usol,
+                                  path=os.path.join(out, "solution.png"),
+                                  train_points={"initial/boundary": setup.points[setup.chosen]},
+                                  title=f"Burgers, rel. L2 error {error:.2e}")]
+    if len(history):
+        written.append(pinn.plot_history(history, path=os.path.join(out, "loss_history.png")))
+    return [Path(p) for p in written]
+
+
+def solve(settings: RunSettings) -> dict:
+    """Train as the settings say; writes metrics.json, the checkpoint and the figures to
+    ``settings.out``. Returns the metrics."""
+    if settings.threads:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(settings.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(settings.threads)
+    start = time.perf_counter()
+    setup = build(settings)
+    usol, problem = setup.usol, setup.problem
     error_log: list[tuple[str, int, float]] = []
 
     def log_error(iteration, logs):
-        if args.error_every and iteration % args.error_every == 0:
-            u = problem.predict(grid)[:, 0].reshape(usol.shape)
+        if settings.error_every and iteration % settings.error_every == 0:
+            u = problem.predict(setup.grid)[:, 0].reshape(usol.shape)
             error_log.append((logs["phase"], iteration, pinn.relative_l2_error(u, usol)))
             print(f"[{logs['phase']}] it {iteration:6d}  relative L2 error {error_log[-1][2]:.3e}")
 
-    trainer = pinn.Trainer(problem, jit_compile=args.jit,
+    trainer = pinn.Trainer(problem, jit_compile=settings.jit,
                            callbacks=[pinn.LambdaCallback(on_iteration_end=log_error)],
-                           checkpoint=os.path.join(args.out, CHECKPOINT_FILE),
-                           checkpoint_every=args.checkpoint_every, settings=run_settings(args))
-    print(f"Burgers: N_u={args.n_u}, N_f={args.n_f}+{len(points)}, network [2, 20 x {args.widths}, 1], "
-          f"{args.dtype}, seed {args.seed}, Adam {args.adam_steps}, L-BFGS-B maxiter {args.lbfgs_maxiter}")
+                           checkpoint=os.path.join(settings.out, CHECKPOINT_FILE),
+                           checkpoint_every=settings.checkpoint_every,
+                           settings=settings.checkpoint_settings())
+    print(f"Burgers: N_u={settings.n_u}, N_f={settings.n_f}+{len(setup.points)}, network [2, 20 x "
+          f"{settings.widths}, 1], {settings.dtype}, seed {settings.seed}, Adam {settings.adam_steps}, "
+          f"L-BFGS-B maxiter {settings.lbfgs_maxiter}", flush=True)
     result = trainer.train(
-        adam_steps=args.adam_steps,
-        lbfgs=args.lbfgs_maxiter > 0,
-        lbfgs_options={"maxiter": max(args.lbfgs_maxiter, 1), "gtol": args.gtol},
-        verbose=args.verbose,
-        resume=args.resume,
+        adam_steps=settings.adam_steps,
+        lbfgs=settings.lbfgs_maxiter > 0,
+        lbfgs_options={"maxiter": max(settings.lbfgs_maxiter, 1), "gtol": settings.gtol},
+        verbose=settings.verbose,
+        resume=settings.resume or settings.resume_or_start,
     )
 
-    prediction = problem.predict(grid)[:, 0].reshape(len(x), len(t))
+    prediction = setup.predict()
     error = pinn.relative_l2_error(prediction, usol)
     wall = time.perf_counter() - start
     print(f"status {result.status}; relative L2 error {error:.3e}; final loss {result.final_loss:.3e}; "
-          f"{wall:.1f} s")
-
-    os.makedirs(args.out, exist_ok=True)
-    pinn.plot_solution(x, t, prediction, usol, path=os.path.join(args.out, "solution.png"),
-                       train_points={"initial/boundary": points[chosen]},
-                       title=f"Burgers, rel. L2 error {error:.2e}")
-    pinn.plot_history(result.history, path=os.path.join(args.out, "loss_history.png"))
+          f"{wall:.1f} s", flush=True)
     metrics = {
         **result.summary(),
+        "example": NAME,
         "relative_l2_error": error,
         "max_abs_error": pinn.max_abs_error(prediction, usol),
         "wall_time_s": wall,
         "training_time_s": result.wall_time,
         "lbfgs_evals_per_second": float(result.lbfgs.evals_per_second) if result.lbfgs else 0.0,
-        "dtype": args.dtype,
-        "seed": args.seed,
-        "n_u": args.n_u,
-        "n_u_draw": args.n_u_draw,
-        "n_f": args.n_f,
-        "layers": [2] + [20] * args.widths + [1],
-        "quick": args.quick,
-        "jit": args.jit,
-        "gtol": args.gtol,
+        "dtype": settings.dtype,
+        "seed": settings.seed,
+        "n_u": settings.n_u,
+        "n_u_draw": settings.n_u_draw,
+        "n_f": settings.n_f,
+        "layers": [2] + [20] * settings.widths + [1],
+        "quick": settings.quick,
+        "jit": settings.jit,
+        "gtol": settings.gtol,
+        "settings": settings.to_json(),
+        "pinn_version": pinn.__version__,
         "error_history": [{"phase": p, "iteration": i, "relative_l2_error": e} for p, i, e in error_log],
     }
-    write_metrics(args.out, metrics)
+    write_metrics(settings.out, metrics)  # first: a second signal while plotting keeps it
+    write_figures(setup, settings.out, result.history, prediction)
     return metrics
 
 
+def plot(run_dir: str | os.PathLike, out: str | os.PathLike | None = None) -> list[Path]:
+    """The figures of a run again, from its directory: the problem rebuilt from the settings saved
+    in its checkpoint, the saved weights loaded. Writes to ``out`` (default ``run_dir``)."""
+    _, setup, saved = restore_run(sys.modules[__name__], run_dir)
+    return write_figures(setup, run_dir if out is None else out, saved.history)
+
+
+def main(argv: list[str] | None = None, prog: str | None = None, command: str | None = None) -> int:
+    """The command line (``python examples/burgers.py``, ``pinn solve burgers``); the exit code."""
+    return run_example(sys.modules[__name__], argv, prog=prog, command=command)
+
+
 if __name__ == "__main__":
-    main()
-    sys.exit(0)
+    sys.exit(main(command=f"python {sys.argv[0]}"))

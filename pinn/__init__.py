@@ -2,8 +2,11 @@
 
 The public API:
 
+- losses: :class:`Loss` (what the engine trains: named point sets in, named :class:`Term`
+  (sum, count) pairs out), :class:`FunctionLoss`, :func:`mean_square`;
 - optimisation: :func:`minimize` (SciPy L-BFGS-B and other gradient methods over TensorFlow
   variables), :func:`adam` / :class:`Adam`, :class:`FlatLayout`, :class:`CompiledObjective`;
+  how a phase ended: :class:`Status`, :class:`PhaseResult`; resampling: :class:`Resample`;
 - callbacks and history: :class:`Callback`, :class:`ProgressLogger`, :class:`HistoryRecorder`,
   :class:`LambdaCallback`, :class:`History`;
 - PDEs: :class:`Equation`, :class:`Trainable`, :class:`Derivatives`;
@@ -18,7 +21,13 @@ The public API:
   :func:`plot_history`; data: :func:`load_reference`, :func:`save_reference`, :func:`load_burgers`.
 """
 
-from pinn.adam import Adam, adam
+import os as _os
+
+# TensorFlow's C++ info and warning lines (oneDNN notices, CPU feature hints) are noise for a
+# training run; a user's own setting wins.
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from pinn.adam import Adam, adam  # noqa: E402
 from pinn.callbacks import Callback, CallbackList, HistoryRecorder, LambdaCallback, ProgressLogger
 from pinn.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from pinn.conditions import (
@@ -39,8 +48,12 @@ from pinn.geometry import Box, Domain, Interval, TimeInterval, stratified_choice
 from pinn.history import History, HistoryRecord
 from pinn.metrics import grid_points, max_abs_error, relative_l2_error
 from pinn.networks import mlp
-from pinn.objective import CompiledObjective
+from pinn.loss import FunctionLoss, Loss, Term, mean_square
+from pinn.objective import CompiledObjective, Evaluation
 from pinn.optimize import GRADIENT_METHODS, LBFGS_DEFAULTS, minimize
+from pinn.resample import Resample
+from pinn.status import Status
+from pinn.tracking import PhaseResult
 from pinn.plotting import plot_history, plot_solution
 from pinn.problem import Problem
 from pinn.trainer import Trainer, TrainingResult
@@ -55,5 +68,6 @@ __all__ = [
     "stratified_choice", "History",
     "HistoryRecord", "grid_points", "max_abs_error", "relative_l2_error", "mlp", "CompiledObjective",
     "GRADIENT_METHODS", "LBFGS_DEFAULTS", "minimize", "plot_history", "plot_solution", "Problem",
-    "Trainer", "TrainingResult", "__version__",
+    "Trainer", "TrainingResult", "__version__", "Loss", "FunctionLoss", "Term", "mean_square",
+    "Evaluation", "Resample", "Status", "PhaseResult",
 ]

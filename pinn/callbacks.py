@@ -10,8 +10,11 @@ logs)`` once per step/iteration, then ``on_phase_end(logs)``. ``logs`` is a dict
 - ``time`` (float): seconds since the phase began;
 - ``evals_per_second`` (float);
 - ``terms`` (dict[str, float]): named loss terms, if the loss provides them (else empty);
-- ``x`` (SciPy phases only): the iterate, a flat float64 vector (``FlatLayout`` order). The
-  variables may hold a later line-search point; do not modify it.
+- ``coefficients`` (dict[str, float]): the loss's reported coefficients (trainable PDE
+  coefficients by name), else empty;
+- ``x``: the weights reached, a flat float64 vector (``FlatLayout`` order): the iterate of a SciPy
+  phase, the weights after an Adam step. The variables may hold another point (a line-search
+  point); do not modify it.
 
 A phase resumed from a checkpoint numbers its iterations (and counts ``nfev``) on from where the
 earlier run stopped.
@@ -27,6 +30,7 @@ import time
 from typing import Any, Iterable, Mapping, TextIO
 
 from pinn.history import History, HistoryRecord
+from pinn.validation import check_int
 
 __all__ = ["Callback", "CallbackList", "ProgressLogger", "HistoryRecorder", "LambdaCallback"]
 
@@ -62,6 +66,10 @@ class CallbackList(Callback):
     """Calls several callbacks in order; ``stop_training`` is true when any of them asks to stop."""
 
     def __init__(self, callbacks: Iterable[Callback] | None = None) -> None:
+        if callbacks is not None and not isinstance(callbacks, (list, tuple, CallbackList)):
+            raise TypeError(
+                f"callbacks must be a list of pinn.Callback objects, got {type(callbacks).__name__}"
+            )
         self.callbacks: list[Callback] = []
         for i, cb in enumerate(callbacks or []):
             if not isinstance(cb, Callback):
@@ -98,9 +106,7 @@ class ProgressLogger(Callback):
     """
 
     def __init__(self, every: int = 100, stream: TextIO | None = None, terms: bool = True) -> None:
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(f"every must be a positive int, got {every!r}")
-        self.every = every
+        self.every = check_int(every, "every", minimum=1, meaning="a print period")
         self.stream = stream
         self.terms = terms
         self._last: tuple[int, Mapping[str, Any]] | None = None
@@ -117,6 +123,8 @@ class ProgressLogger(Callback):
         )
         if self.terms and logs.get("terms"):
             line += "  " + "  ".join(f"{k} {v:.3e}" for k, v in logs["terms"].items())
+        if logs.get("coefficients"):
+            line += "  " + "  ".join(f"{k} {v:.6g}" for k, v in logs["coefficients"].items())
         return line
 
     def on_phase_begin(self, logs: Mapping[str, Any]) -> None:
@@ -132,9 +140,10 @@ class ProgressLogger(Callback):
     def on_phase_end(self, logs: Mapping[str, Any]) -> None:
         if self._last is not None:
             self._write(self._line(*self._last))
+        status = f"{logs['status']}: " if logs.get("status") else ""
         self._write(
             f"[{logs['phase']}] done: nit {logs['nit']}, nfev {logs['nfev']}, "
-            f"loss {logs['loss']:.6e}, {logs['message']}"
+            f"loss {logs['loss']:.6e}, {status}{logs['message']}"
         )
 
 
@@ -166,5 +175,6 @@ class HistoryRecorder(Callback):
                 time=self._phase_offset + float(logs["time"]),
                 nfev=int(logs["nfev"]),
                 terms={k: float(v) for k, v in logs.get("terms", {}).items()},
+                coefficients={k: float(v) for k, v in logs.get("coefficients", {}).items()},
             )
         )

@@ -6,13 +6,18 @@ A checkpoint holds what a :class:`~pinn.trainer.Trainer` needs to go on where it
   order), with their names, shapes and dtype, so that loading into a different model is an error;
 - ``adam``: Adam's moment vectors and step count, when an Adam phase has run;
 - ``history``: every :class:`~pinn.history.HistoryRecord` so far (both phases, named terms);
-- ``progress``: how far the current training plan got: Adam steps taken, L-BFGS iterations and
-  evaluations, and how the L-BFGS phase ended (SciPy's status; None if it has not ended).
+- ``progress``: how far the current training plan got: Adam steps taken and how that phase
+  ended, the second (SciPy) phase's iterations and evaluations and how it ended (a
+  :class:`~pinn.status.Status` value; None while it has not), resamples drawn;
+- ``points``: point sets replaced during training (resampling), so a resume uses the same points.
 
 Files are written to a temporary file in the same folder and renamed over the old one, so a run
 killed while writing leaves the previous checkpoint intact.
 
-Layout of the file (format version 1)::
+Loading checks the whole file before anything is returned (shapes, finite weights, integer
+counters, no HDF5 external links or external storage), and names the file and the bad entry.
+
+Layout of the file (format version 2; version 1 files are read too)::
 
     attrs: pinn_checkpoint_version, pinn_version, written (ISO time), variable_names (JSON),
            variable_shapes (JSON), dtype, progress (JSON), settings (JSON)
@@ -20,6 +25,8 @@ Layout of the file (format version 1)::
     adam/m, adam/v     float64 (n,);  adam.attrs["iterations"]
     history/phase      str (k,);  history/step, history/phase_step, history/nfev  int64 (k,)
     history/loss, history/time  float64 (k,);  history/terms/<name>  float64 (k,), NaN where absent
+    history/coefficients/<name>  float64 (k,), NaN where absent
+    points/<name>      float64 (N, d)
 """
 
 from __future__ import annotations
@@ -39,7 +46,7 @@ from pinn.history import History, HistoryRecord
 __all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "checkpoint_path", "fresh_progress",
            "CHECKPOINT_VERSION"]
 
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2
 
 _HISTORY_INT_COLUMNS = ("step", "phase_step", "nfev")
 _HISTORY_FLOAT_COLUMNS = ("loss", "time")
@@ -47,7 +54,34 @@ _HISTORY_FLOAT_COLUMNS = ("loss", "time")
 
 def fresh_progress() -> dict[str, Any]:
     """The progress of a plan not yet started (see :attr:`Checkpoint.progress`)."""
-    return {"adam_steps": 0, "lbfgs_nit": 0, "lbfgs_nfev": 0, "lbfgs_status": None}
+    return {"adam_steps": 0, "adam_status": None, "adam_current": True, "lbfgs_nit": 0,
+            "lbfgs_nfev": 0, "lbfgs_status": None, "resamples": 0}
+
+
+_PROGRESS_INTS = ("adam_steps", "lbfgs_nit", "lbfgs_nfev", "resamples")
+_V1_LBFGS_STATUS = {0: "converged", 1: "limit_reached"}  # format 1 stored SciPy's L-BFGS-B code
+
+
+def _check_progress(progress: Any, where: str) -> dict[str, Any]:
+    from pinn.status import Status
+
+    if not isinstance(progress, dict):
+        raise ValueError(f"{where}: progress must be a JSON object, got {type(progress).__name__}")
+    merged = {**fresh_progress(), **progress}
+    for key in _PROGRESS_INTS:
+        value = merged[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"{where}: progress[{key!r}] must be an int >= 0, got {value!r}")
+    status = merged["lbfgs_status"]
+    if isinstance(status, int) and not isinstance(status, bool):
+        merged["lbfgs_status"] = status = _V1_LBFGS_STATUS.get(status, "failed")
+    for key in ("adam_status", "lbfgs_status"):
+        if merged[key] is not None and merged[key] not in {s.value for s in Status}:
+            raise ValueError(f"{where}: progress[{key!r}] must be None or one of "
+                             f"{[s.value for s in Status]}, got {merged[key]!r}")
+    if not isinstance(merged["adam_current"], bool):
+        raise ValueError(f"{where}: progress['adam_current'] must be true or false")
+    return merged
 
 
 @dataclasses.dataclass
@@ -61,11 +95,15 @@ class Checkpoint:
         dtype: the variables' dtype name (``"float32"`` or ``"float64"``).
         history: the loss history of every phase so far.
         adam: ``{"m": (n,), "v": (n,), "iterations": int}``, or None if no Adam phase has run.
-        progress: ``adam_steps`` (Adam steps of the current plan taken), ``lbfgs_nit`` and
-            ``lbfgs_nfev`` (L-BFGS iterations and evaluations of the current plan), ``lbfgs_status``
-            (SciPy's status when the L-BFGS phase ended; None while it has not).
+        progress: ``adam_steps`` (Adam steps of the current plan taken), ``adam_status`` (how the
+            Adam phase last ended), ``adam_current`` (Adam's moments belong to the weights: no
+            other phase moved them since), ``lbfgs_nit`` and ``lbfgs_nfev`` (iterations and
+            evaluations of the second, SciPy phase), ``lbfgs_status`` (how it ended, a
+            :class:`~pinn.status.Status` value; None while it has not), ``resamples`` (point
+            draws so far).
         settings: a JSON-serialisable description of the run (e.g. a script's flags), so that a
             resume can refuse a checkpoint of another setup.
+        points: point sets replaced during training, ``{name: (N, d) float64}``.
         pinn_version: the pinn version that wrote the file.
         written: when the file was written (ISO 8601, UTC).
     """
@@ -78,6 +116,7 @@ class Checkpoint:
     adam: dict[str, Any] | None = None
     progress: dict[str, Any] = dataclasses.field(default_factory=fresh_progress)
     settings: dict[str, Any] = dataclasses.field(default_factory=dict)
+    points: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
     pinn_version: str = ""
     written: str = ""
 
@@ -140,12 +179,23 @@ def save_checkpoint(path: str | os.PathLike[str], checkpoint: Checkpoint) -> Pat
                 group.create_dataset("v", data=np.asarray(checkpoint.adam["v"], dtype=np.float64))
                 group.attrs["iterations"] = int(checkpoint.adam["iterations"])
             _write_history(f.create_group("history"), checkpoint.history)
+            if checkpoint.points:
+                group = f.create_group("points")
+                for name, values in checkpoint.points.items():
+                    group.create_dataset(name, data=np.asarray(values, dtype=np.float64))
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:  # a failed or interrupted write leaves the old checkpoint as it was
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _write_history(group: Any, history: History) -> None:
@@ -162,30 +212,88 @@ def _write_history(group: Any, history: History) -> None:
     terms.attrs["order"] = json.dumps(history.term_names)
     for name in history.term_names:
         terms.create_dataset(name, data=history.column(name))
+    coefficients = group.create_group("coefficients")
+    coefficients.attrs["order"] = json.dumps(history.coefficient_names)
+    for name in history.coefficient_names:
+        coefficients.create_dataset(name, data=history.coefficient(name))
 
 
-def _read_history(group: Any) -> History:
-    phases = [p.decode() if isinstance(p, bytes) else str(p) for p in group["phase"][()]]
-    ints = {name: group[name][()] for name in _HISTORY_INT_COLUMNS}
-    floats = {name: group[name][()] for name in _HISTORY_FLOAT_COLUMNS}
-    order = json.loads(group["terms"].attrs["order"])
-    terms = {name: group["terms"][name][()] for name in order}
+class _Reader:
+    """Reads entries of an open checkpoint, each checked, with errors naming the file and entry."""
+
+    def __init__(self, file: Any, path: Path) -> None:
+        self.file, self.path = file, path
+
+    def fail(self, entry: str, problem: str) -> ValueError:
+        return ValueError(f"checkpoint {str(self.path)!r}: entry {entry!r} {problem}")
+
+    def dataset(self, name: str, dtype: Any, shape: tuple | None = None, finite: bool = False) -> np.ndarray:
+        import h5py
+
+        link = self.file.get(name, getlink=True)
+        if link is None:
+            raise self.fail(name, "is missing")
+        if not isinstance(link, h5py.HardLink):
+            raise self.fail(name, "is a link to elsewhere; checkpoints hold their own data")
+        node = self.file[name]
+        if not isinstance(node, h5py.Dataset):
+            raise self.fail(name, "is not a dataset")
+        if node.external or node.is_virtual:
+            raise self.fail(name, "keeps its data in other files; checkpoints hold their own data")
+        if shape is not None and node.shape != shape:
+            raise self.fail(name, f"must have shape {shape}, has {node.shape}")
+        try:
+            values = np.asarray(node[()]).astype(dtype) if dtype is not object else node[()]
+        except (TypeError, ValueError) as error:
+            raise self.fail(name, f"cannot be read as {np.dtype(dtype).name} ({error})") from None
+        if finite and not np.all(np.isfinite(values)):
+            raise self.fail(name, "holds NaN or infinite values")
+        return values
+
+    def json_attr(self, owner: Any, name: str, default: Any = None) -> Any:
+        if name not in owner.attrs:
+            if default is not None:
+                return default
+            raise self.fail(name, "is missing (attribute)")
+        try:
+            return json.loads(owner.attrs[name])
+        except (TypeError, ValueError) as error:
+            raise self.fail(name, f"is not valid JSON ({error})") from None
+
+
+def _read_history(reader: _Reader) -> History:
+    group = reader.file["history"]
+    phases_raw = reader.dataset("history/phase", object)
+    k = len(phases_raw)
+    phases = [p.decode() if isinstance(p, bytes) else str(p) for p in phases_raw]
+    ints = {name: reader.dataset(f"history/{name}", np.int64, (k,)) for name in _HISTORY_INT_COLUMNS}
+    floats = {name: reader.dataset(f"history/{name}", np.float64, (k,)) for name in _HISTORY_FLOAT_COLUMNS}
+    columns = {}
+    for kind in ("terms", "coefficients"):
+        columns[kind] = {}
+        if kind in group:
+            for name in reader.json_attr(group[kind], "order", []):
+                columns[kind][name] = reader.dataset(f"history/{kind}/{name}", np.float64, (k,))
     history = History()
     for i, phase in enumerate(phases):
         history.append(HistoryRecord(
             phase=phase, step=int(ints["step"][i]), phase_step=int(ints["phase_step"][i]),
             loss=float(floats["loss"][i]), time=float(floats["time"][i]), nfev=int(ints["nfev"][i]),
-            terms={name: float(values[i]) for name, values in terms.items() if not np.isnan(values[i])},
+            terms={n: float(v[i]) for n, v in columns["terms"].items() if not np.isnan(v[i])},
+            coefficients={n: float(v[i]) for n, v in columns["coefficients"].items() if not np.isnan(v[i])},
         ))
     return history
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
-    """Read a checkpoint written by :func:`save_checkpoint`.
+    """Read a checkpoint written by :func:`save_checkpoint`, checking every entry first.
 
     Raises:
         FileNotFoundError: no file at ``path``.
-        ValueError: the file is not a pinn checkpoint, or of a newer format version.
+        ValueError: the file is not a pinn checkpoint, is of a newer format version, or an entry
+            is bad (the message names the file and the entry): weights of the wrong length or not
+            finite, non-integer counters, a malformed Adam state, history or progress, HDF5
+            external links or external storage.
     """
     import h5py
 
@@ -197,6 +305,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     except OSError as error:
         raise ValueError(f"{str(path)!r} is not an HDF5 file, so not a pinn checkpoint ({error})") from None
     with file as f:
+        reader = _Reader(f, path)
         version = f.attrs.get("pinn_checkpoint_version")
         if version is None or "weights" not in f:
             raise ValueError(f"{str(path)!r} is not a pinn checkpoint (no pinn_checkpoint_version or weights)")
@@ -205,19 +314,47 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
                 f"{str(path)!r} is checkpoint format {int(version)}; this pinn reads up to "
                 f"{CHECKPOINT_VERSION}: upgrade pinn"
             )
+        names = reader.json_attr(f, "variable_names")
+        shapes = reader.json_attr(f, "variable_shapes")
+        if (not isinstance(shapes, list) or not isinstance(names, list) or len(names) != len(shapes)
+                or not all(isinstance(s, list) and all(isinstance(d, int) and not isinstance(d, bool)
+                                                       and d >= 0 for d in s) for s in shapes)):
+            raise reader.fail("variable_shapes", "must be a list of shapes (lists of ints >= 0), "
+                              "one per variable name")
+        size = int(sum(int(np.prod(s, dtype=np.int64)) for s in shapes))
+        weights = reader.dataset("weights", np.float64, (size,), finite=True)
         adam = None
         if "adam" in f:
-            adam = {"m": f["adam/m"][()], "v": f["adam/v"][()],
-                    "iterations": int(f["adam"].attrs["iterations"])}
+            iterations = f["adam"].attrs.get("iterations")
+            if isinstance(iterations, (bool, np.bool_)) or not isinstance(iterations, (int, np.integer)) \
+                    or iterations < 0:
+                raise reader.fail("adam/iterations", f"must be an int >= 0, got {iterations!r}")
+            adam = {"m": reader.dataset("adam/m", np.float64, (size,), finite=True),
+                    "v": reader.dataset("adam/v", np.float64, (size,), finite=True),
+                    "iterations": int(iterations)}
+        points = {}
+        if "points" in f:
+            for name in f["points"]:
+                values = reader.dataset(f"points/{name}", np.float64, finite=True)
+                if values.ndim != 2:
+                    raise reader.fail(f"points/{name}", f"must be (N, d), has shape {values.shape}")
+                points[name] = values
+        settings = reader.json_attr(f, "settings", {})
+        if not isinstance(settings, dict):
+            raise reader.fail("settings", "must be a JSON object")
+        dtype = str(f.attrs.get("dtype", ""))
+        if dtype not in ("float16", "bfloat16", "float32", "float64"):
+            raise reader.fail("dtype", f"must be a float dtype name, got {dtype!r}")
         return Checkpoint(
-            weights=f["weights"][()],
-            variable_names=list(json.loads(f.attrs["variable_names"])),
-            variable_shapes=[tuple(s) for s in json.loads(f.attrs["variable_shapes"])],
-            dtype=str(f.attrs["dtype"]),
-            history=_read_history(f["history"]),
+            weights=weights,
+            variable_names=[str(n) for n in names],
+            variable_shapes=[tuple(s) for s in shapes],
+            dtype=dtype,
+            history=_read_history(reader),
             adam=adam,
-            progress={**fresh_progress(), **json.loads(f.attrs["progress"])},
-            settings=json.loads(f.attrs.get("settings", "{}")),
-            pinn_version=str(f.attrs["pinn_version"]),
-            written=str(f.attrs["written"]),
+            progress=_check_progress(reader.json_attr(f, "progress"), f"checkpoint {str(path)!r}"),
+            settings=settings,
+            points=points,
+            pinn_version=str(f.attrs.get("pinn_version", "")),
+            written=str(f.attrs.get("written", "")),
         )

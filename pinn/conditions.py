@@ -28,6 +28,8 @@ import numpy as np
 import tensorflow as tf
 
 from pinn.derivatives import Derivatives
+from pinn.loss import Term, mean_square
+from pinn.validation import as_points, check_number
 
 __all__ = [
     "Condition", "DirichletBC", "InitialCondition", "InitialDerivative", "NeumannBC", "RobinBC",
@@ -35,18 +37,6 @@ __all__ = [
 ]
 
 Target = float | np.ndarray | Callable[[np.ndarray], np.ndarray]
-
-
-def as_points(points: Any, argument: str = "points") -> np.ndarray:
-    """Validate an (N, d) array of finite coordinates with N >= 1; returns float64."""
-    array = np.asarray(points, dtype=np.float64)
-    if array.ndim != 2:
-        raise ValueError(f"{argument} must be an (N, d) array of coordinates, got shape {array.shape}")
-    if array.shape[0] == 0:
-        raise ValueError(f"{argument} has zero points; give at least one")
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{argument} contains NaN or infinite coordinates")
-    return array
 
 
 def _target(value: Target, points: np.ndarray, columns: int, argument: str) -> np.ndarray:
@@ -87,9 +77,7 @@ class Condition:
     def __init__(self, point_sets: Sequence[Any], name: str, weight: float = 1.0) -> None:
         if not isinstance(name, str) or not name:
             raise ValueError(f"name must be a non-empty str, got {name!r}")
-        weight = float(weight)
-        if not (np.isfinite(weight) and weight >= 0):
-            raise ValueError(f"weight of condition {name!r} must be a finite number >= 0, got {weight}")
+        weight = check_number(weight, f"weight of condition {name!r}", minimum=0.0)
         self.name = name
         self.weight = weight
         self.point_sets = [as_points(p, f"points of condition {name!r}") for p in point_sets]
@@ -117,9 +105,14 @@ class Condition:
     def residual(self, *ds: Derivatives) -> tf.Tensor:
         raise NotImplementedError(f"{type(self).__name__} must implement residual(self, *ds)")
 
+    def term(self, *ds: Derivatives) -> Term:
+        """``weight * mean(residual**2)`` as a (sum, count) :class:`~pinn.loss.Term`."""
+        return mean_square(self.residual(*ds), self.weight)
+
     def loss(self, *ds: Derivatives) -> tf.Tensor:
         """``weight * mean(residual**2)``, a scalar."""
-        return self.weight * tf.reduce_mean(tf.square(self.residual(*ds)))
+        term = self.term(*ds)
+        return term.sum / tf.cast(term.count, term.sum.dtype)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, points={self.num_points}, weight={self.weight})"

@@ -8,7 +8,7 @@ from typing import Any, Mapping
 import numpy as np
 import tensorflow as tf
 
-from pinn.derivatives import Derivatives
+from pinn.derivatives import Derivatives, check_names
 
 __all__ = ["Equation", "Trainable"]
 
@@ -41,6 +41,8 @@ class Equation:
     Class attributes a subclass sets:
         coordinates: input coordinate names, in the network's input column order, e.g. ``("x", "t")``.
         fields: output field names, in the network's output column order, e.g. ``("u",)``.
+            Every derivative name must read one way: no coordinates ``x`` and ``xx``, no field
+            ``u_x`` beside ``u`` and ``x`` (see :func:`pinn.derivatives.check_names`).
         coefficients: default coefficient values by name: numbers, or :class:`Trainable`.
 
     and one method:
@@ -81,6 +83,10 @@ class Equation:
         clash = set(self.coordinates) & set(self.fields)
         if clash:
             raise ValueError(f"{cls.__name__}: names {sorted(clash)} are both coordinates and fields")
+        try:  # every derivative name (u_xx...) must read one way
+            check_names(self.fields, self.coordinates)
+        except ValueError as error:
+            raise ValueError(f"{cls.__name__}: {error}") from None
         unknown = set(coefficients) - set(cls.coefficients)
         if unknown:
             raise TypeError(
@@ -120,6 +126,11 @@ class Equation:
     def trainable_variables(self) -> list[tf.Variable]:
         """Variables of the trainable coefficients (the raw ones: log-values for positive ones)."""
         return list(self._raw.values())
+
+    @property
+    def trainable_names(self) -> list[str]:
+        """Names of the trainable coefficients, in the order of :attr:`trainable_variables`."""
+        return [name for name, spec in self._specs.items() if isinstance(spec, Trainable)]
 
     @property
     def coefficient_names(self) -> list[str]:

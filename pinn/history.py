@@ -21,6 +21,8 @@ class HistoryRecord:
             empty when the loss has no named terms.
         time: wall time in seconds since the start of training.
         nfev: cumulative loss-and-gradient evaluations within the phase.
+        coefficients: values of the loss's reported coefficients (trainable PDE coefficients,
+            e.g. ``{"lambda1": 0.98}``), empty when it has none.
     """
 
     phase: str
@@ -30,6 +32,14 @@ class HistoryRecord:
     time: float
     nfev: int = 0
     terms: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    coefficients: Mapping[str, float] = dataclasses.field(default_factory=dict)
+
+
+def _names(mappings) -> list[str]:
+    names: dict[str, None] = {}
+    for mapping in mappings:
+        names.update(dict.fromkeys(mapping))
+    return list(names)
 
 
 class History:
@@ -70,12 +80,16 @@ class History:
     @property
     def term_names(self) -> list[str]:
         """Names of the loss terms, in the order first seen."""
-        names: list[str] = []
-        for r in self.records:
-            for k in r.terms:
-                if k not in names:
-                    names.append(k)
-        return names
+        return _names(r.terms for r in self.records)
+
+    @property
+    def coefficient_names(self) -> list[str]:
+        """Names of the reported coefficients, in the order first seen."""
+        return _names(r.coefficients for r in self.records)
+
+    def coefficient(self, name: str) -> np.ndarray:
+        """Coefficient ``name`` at every record, (len(self),), NaN where a record lacks it."""
+        return np.asarray([r.coefficients.get(name, np.nan) for r in self.records], dtype=float)
 
     def column(self, name: str) -> np.ndarray:
         """One column as an array: ``"step"``, ``"phase_step"``, ``"loss"``, ``"time"``, ``"nfev"``,
@@ -103,4 +117,5 @@ class History:
             "time": [r.time for r in self.records],
             "nfev": [r.nfev for r in self.records],
             "terms": {k: self.column(k).tolist() for k in self.term_names},
+            "coefficients": {k: self.coefficient(k).tolist() for k in self.coefficient_names},
         }

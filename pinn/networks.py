@@ -74,9 +74,18 @@ def mlp(
     """
     for argument, value in (("inputs", inputs), ("outputs", outputs)):
         check_int(value, argument, minimum=1)
+    if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence):
+        raise TypeError(f"widths must be a list of hidden layer widths, e.g. [20] * 8, got {widths!r}")
     widths = list(widths)
     if not all(not isinstance(w, bool) and isinstance(w, (int, np.integer)) and w >= 1 for w in widths):
         raise ValueError(f"widths must be positive ints, got {widths!r}")
+    if not isinstance(activation, str) and not callable(activation):
+        raise TypeError(f"activation must be a Keras activation name or a callable, got {activation!r}")
+    try:
+        keras.activations.get(activation)
+    except (ValueError, TypeError):
+        raise ValueError(f"activation must be a Keras activation name such as 'tanh', or a callable "
+                         f"such as tf.sin, got {activation!r}") from None
     if dtype not in ("float32", "float64"):
         raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
     if (lower is None) != (upper is None):

@@ -1,103 +1,78 @@
-"""A loss function over variables, compiled into one value-and-gradient function of a flat vector."""
+"""A :class:`~pinn.loss.Loss` compiled into one value-and-gradient function of a flat vector.
+
+The compiled function takes the flat float64 vector of the variables *and the loss's point sets*
+as inputs, so new points of the same shapes (resampling) never trigger a new trace, and a point set
+too large for one evaluation can be split into chunks whose sums, counts and gradients are added
+(:class:`CompiledObjective` with ``chunk_size``): the result equals the unchunked one to round-off.
+Every optimizer (Adam and the SciPy methods) calls the same compiled function.
+"""
 
 from __future__ import annotations
 
+import math
 import time
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, NamedTuple, Sequence
 
 import numpy as np
 import tensorflow as tf
 
 from pinn.flat import FlatLayout
+from pinn.loss import Loss, LossFn, as_loss, check_loss_fn, split_loss_output  # noqa: F401 (re-exported)
+from pinn.validation import as_points, check_int
 
-__all__ = ["CompiledObjective", "LossFn", "check_loss_fn", "loss_and_flat_gradient", "split_loss_output"]
-
-#: A loss function: no arguments, returns a scalar tensor, or ``(scalar, {name: scalar})`` where
-#: the dict holds named loss terms that are reported to callbacks and histories.
-LossFn = Callable[[], Any]
+__all__ = ["CompiledObjective", "Evaluation", "LossFn", "check_loss_fn", "split_loss_output"]
 
 
-def check_loss_fn(loss_fn: Any) -> None:
-    """Raise TypeError unless ``loss_fn`` is callable."""
-    if not callable(loss_fn):
-        raise TypeError(
-            "loss_fn must be a callable with no arguments returning a scalar tensor, "
-            f"got {type(loss_fn).__name__}"
-        )
+class Evaluation(NamedTuple):
+    """One evaluation of a :class:`CompiledObjective` at a flat vector.
 
-
-def split_loss_output(output: Any) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
-    """Split a loss function's return value into (scalar loss, named terms), validating both.
-
-    Raises:
-        ValueError: the loss (or a term) is not a scalar, or not floating point.
+    Attributes:
+        fun: the loss (float).
+        jac: its gradient, float64 of shape (n,).
+        terms: the named loss terms (``sum / count`` of each term, or a loss function's named
+            values), floats.
+        coefficients: the loss's reported coefficients (e.g. trainable PDE coefficients), floats.
     """
-    terms: Mapping[str, Any] = {}
-    if isinstance(output, tuple) and len(output) == 2 and isinstance(output[1], Mapping):
-        output, terms = output
-    loss = tf.convert_to_tensor(output)
-    if loss.shape.rank != 0:
-        raise ValueError(
-            f"loss_fn must return a scalar tensor (shape ()), got shape {tuple(loss.shape)}; "
-            "reduce it, e.g. with tf.reduce_mean"
-        )
-    if not loss.dtype.is_floating:
-        raise ValueError(f"loss_fn must return a floating-point tensor, got dtype {loss.dtype.name}")
-    checked = {}
-    for name, value in terms.items():
-        value = tf.convert_to_tensor(value)
-        if value.shape.rank != 0:
-            raise ValueError(f"loss term {name!r} must be a scalar, got shape {tuple(value.shape)}")
-        checked[str(name)] = value
-    return loss, checked
+
+    fun: float
+    jac: np.ndarray
+    terms: dict[str, float]
+    coefficients: dict[str, float]
 
 
-
-def loss_and_flat_gradient(
-    loss_fn: LossFn, layout: FlatLayout, allow_unused: bool = False
-) -> tuple[tf.Tensor, tf.Tensor, dict[str, tf.Tensor]]:
-    """Evaluate ``loss_fn`` under a tape; return (loss, flat gradient (layout.size,), terms).
-
-    For use inside ``tf.function``. The gradient has the variables' dtype.
-
-    Raises:
-        ValueError: the loss is not a scalar, or does not depend on some variable while
-            ``allow_unused`` is False.
-    """
-    variables = layout.variables
-    with tf.GradientTape(watch_accessed_variables=False) as tape:
-        tape.watch(variables)
-        loss, terms = split_loss_output(loss_fn())
-    gradients = tape.gradient(loss, variables)
-    unused = [v.name for v, g in zip(variables, gradients) if g is None]
-    if unused and not allow_unused:
-        raise ValueError(
-            f"the loss does not depend on variables {unused}; remove them from `variables` "
-            "or pass allow_unused=True to keep them fixed with a zero gradient"
-        )
-    gradients = [tf.zeros_like(v) if g is None else g for v, g in zip(variables, gradients)]
-    return loss, layout.pack(gradients), terms
+def _as_float64(values: Mapping[str, Any]) -> dict[str, tf.Tensor]:
+    return {str(k): tf.cast(tf.convert_to_tensor(v), tf.float64) for k, v in values.items()}
 
 
 class CompiledObjective:
-    """``x (float64, (n,)) -> (loss, gradient (n,), terms)`` for a loss over a list of variables.
+    """``x (float64, (n,)) -> Evaluation(fun, jac (n,), terms, coefficients)`` for a loss.
 
-    The call assigns ``x`` to the variables (cast to their dtype), evaluates ``loss_fn`` under a
-    gradient tape and returns the loss and the flat gradient as float64. The work is one
-    ``tf.function`` with a fixed input signature, so it is traced once and never again; calls go
-    straight to its concrete function, which skips ``tf.function``'s argument binding (about
-    0.1 ms per call).
+    The call assigns ``x`` to the variables (cast to their dtype), evaluates the loss's terms at
+    its point sets under a gradient tape and returns the loss and the flat gradient as float64.
+    The work is one ``tf.function`` whose inputs are the flat vector, the point sets and a per-term
+    scale vector; it is traced once and never again (``trace_count``), also when the points are
+    replaced by :meth:`set_points`. Calls go straight to its concrete function, which skips
+    ``tf.function``'s argument binding (about 0.1 ms per call).
 
     Args:
-        loss_fn: callable with no arguments returning a scalar tensor, or ``(scalar, {name: scalar})``.
-        variables: the variables to optimise (see :class:`~pinn.flat.FlatLayout`).
+        loss: a :class:`~pinn.loss.Loss` (e.g. a :class:`~pinn.problem.Problem`), or a function of
+            no arguments returning a scalar tensor or ``(scalar, {name: scalar})``, given with
+            ``variables``.
+        variables: the variables of a loss function (not with a Loss).
         jit_compile: compile with XLA.
         allow_unused: if False (default), a variable the loss does not depend on is an error
             (it is almost always a mistake, e.g. a coefficient never used in the residual); if True,
             its gradient is zero and the optimizer leaves it where it is.
+        chunk_size: evaluate the loss's ``chunkable`` point sets in chunks of at most this many
+            rows (None: all at once). Sums, counts and gradients of the chunks are added, so the
+            loss and gradient equal the unchunked ones to round-off while memory holds one chunk.
+            The other point sets go whole into every chunk; their terms count in the first only.
+            A term must depend on the chunkable sets or not at all.
 
     Attributes:
-        layout: the :class:`FlatLayout` of the variables.
+        loss: the :class:`~pinn.loss.Loss`.
+        layout: the :class:`~pinn.flat.FlatLayout` of its variables.
+        term_names: the loss terms' names (known after the first call).
         trace_count: how many times the function was traced (1 after the first call).
         nfev: number of evaluations so far.
         eval_time: seconds spent inside evaluations so far (for overhead measurements).
@@ -105,46 +80,186 @@ class CompiledObjective:
 
     def __init__(
         self,
-        loss_fn: LossFn,
-        variables: Sequence[Any],
+        loss: Loss | LossFn,
+        variables: Sequence[Any] | None = None,
         jit_compile: bool = False,
         allow_unused: bool = False,
+        *,
+        chunk_size: int | None = None,
     ) -> None:
-        check_loss_fn(loss_fn)
-        self.layout = FlatLayout(variables)
-        self.loss_fn = loss_fn
+        self.loss = as_loss(loss, variables)
+        self.layout = FlatLayout(self.loss.variables)
         self.allow_unused = bool(allow_unused)
+        self.jit_compile = bool(jit_compile)
+        if chunk_size is not None:
+            check_int(chunk_size, "chunk_size", minimum=1, meaning="rows per chunk")
+        self.chunk_size = chunk_size
         self.trace_count = 0
         self.nfev = 0
         self.eval_time = 0.0
         self.term_names: list[str] = []
-        spec = tf.TensorSpec([self.layout.size], tf.float64)
+        self.dtype = tf.as_dtype(self.loss.dtype) if self.loss.dtype is not None else self.layout.dtype
+        self.points: dict[str, np.ndarray] = {}
+        for name, values in dict(self.loss.point_sets()).items():
+            self.points[str(name)] = as_points(values, f"point set {name!r}")
+        unknown = sorted(set(self.loss.chunkable) - set(self.points))
+        if unknown:
+            raise ValueError(f"chunkable names point sets {unknown} that the loss does not have")
+        self._chunked = chunk_size is not None and any(
+            self.points[name].shape[0] > chunk_size for name in self.loss.chunkable
+        )
+        rows = [None if self._chunked else p.shape[0] for p in self.points.values()]
+        point_spec = {
+            name: tf.TensorSpec([n, p.shape[1]], self.dtype)
+            for (name, p), n in zip(self.points.items(), rows)
+        }
         self._function = tf.function(
             self._value_and_gradient,
-            input_signature=[spec],
-            jit_compile=bool(jit_compile),
+            input_signature=[tf.TensorSpec([self.layout.size], tf.float64), point_spec,
+                             tf.TensorSpec([None], tf.float64)],
+            jit_compile=self.jit_compile,
             autograph=False,
         )
         self._concrete = None
+        self._no_scale = tf.zeros([0], tf.float64)
+        self._scales: list[tf.Tensor] | None = None  # per chunk: the terms' scales
+        self._masks: list[np.ndarray] = []  # per chunk: which terms' sums count there
+        self._counts: np.ndarray | None = None
+        self._inputs: list[dict[str, tf.Tensor]] = []
+        self._make_inputs()
 
-    def _value_and_gradient(self, flat: tf.Tensor):
+    # -- points ---------------------------------------------------------------------------------
+    def set_points(self, name: str, values: Any) -> None:
+        """Replace point set ``name`` by new points of the same shape (no new trace)."""
+        if name not in self.points:
+            raise KeyError(f"no point set {name!r}; point sets are {sorted(self.points)}")
+        values = as_points(values, f"point set {name!r}")
+        if values.shape != self.points[name].shape:
+            raise ValueError(
+                f"new points for {name!r} must have the shape {self.points[name].shape} of the "
+                f"old ones, got {values.shape}"
+            )
+        self.points[name] = values
+        self._make_inputs()
+
+    def _make_inputs(self) -> None:
+        """The point tensors of each chunk (one chunk when not chunked): chunk i holds row chunk i
+        of every chunkable set (empty past its end) and the whole of every other set."""
+        tensors = {k: tf.constant(v, self.dtype) for k, v in self.points.items()}
+        if not self._chunked:
+            self._inputs = [tensors]
+            return
+        size = int(self.chunk_size)  # type: ignore[arg-type]
+        chunks = max(math.ceil(self.points[k].shape[0] / size) for k in self.loss.chunkable)
+        self._inputs = [
+            {k: t[i * size:(i + 1) * size] if k in self.loss.chunkable else t for k, t in tensors.items()}
+            for i in range(chunks)
+        ]
+        self._empty_chunk = {k: t[:0] if k in self.loss.chunkable else t for k, t in tensors.items()}
+
+    def _plan_chunks(self, flat: tf.Tensor) -> None:
+        """Find, once, which terms depend on the chunked sets (their count is 0 when those sets
+        are empty) and the total counts, and so each chunk's per-term scale: 1 / total count for
+        terms over chunked sets, and for the other terms 1 / count in the first chunk only."""
+        alone = self._call_chunk(flat, self._empty_chunk, self._no_scale)[3].numpy()
+        counts = [self._call_chunk(flat, chunk, self._no_scale)[3].numpy() for chunk in self._inputs]
+        chunked = alone == 0
+        self._masks = [chunked | (i == 0) for i in range(len(counts))]
+        self._counts = sum(m * c for m, c in zip(self._masks, counts))
+        inverse = np.divide(1.0, self._counts, out=np.zeros_like(self._counts), where=self._counts != 0)
+        self._scales = [tf.constant(m * inverse, tf.float64) for m in self._masks]
+
+    @property
+    def num_chunks(self) -> int:
+        """How many chunk evaluations make one evaluation (1 when not chunked)."""
+        return len(self._inputs)
+
+    # -- the compiled function ------------------------------------------------------------------
+    def _value_and_gradient(self, flat: tf.Tensor, points: dict[str, tf.Tensor], scale: tf.Tensor):
+        """(sum_k w_k S_k, its flat gradient, S (K,), C (K,), named values, coefficients), where
+        w = ``scale`` if given, else 1 / C."""
         self.trace_count += 1
         self.layout.assign(flat)
-        loss, gradient, terms = loss_and_flat_gradient(self.loss_fn, self.layout, self.allow_unused)
+        variables = self.layout.variables
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
+            tape.watch(variables)
+            terms = _check_terms(self.loss.terms(points), type(self.loss).__name__)
+            sums = tf.stack([tf.cast(t.sum, self.layout.dtype) for t in terms.values()])
+            counts = tf.stack([tf.cast(t.count, tf.float64) for t in terms.values()])
+            weights = tf.cond(
+                tf.size(scale) > 0, lambda: scale, lambda: tf.math.divide_no_nan(1.0, counts)
+            )
+            total = tf.reduce_sum(tf.stop_gradient(tf.cast(weights, self.layout.dtype)) * sums)
         self.term_names = list(terms)
+        gradients = tape.gradient(total, variables)
+        unused = [v.name for v, g in zip(variables, gradients) if g is None]
+        if unused and not self.allow_unused:
+            raise ValueError(
+                f"the loss does not depend on variables {unused}; remove them from `variables` "
+                "or pass allow_unused=True to keep them fixed with a zero gradient"
+            )
+        gradients = [tf.zeros_like(v) if g is None else g for v, g in zip(variables, gradients)]
+        named = self.loss.named_values()
         return (
-            tf.cast(loss, tf.float64),
-            tf.cast(gradient, tf.float64),
-            {k: tf.cast(v, tf.float64) for k, v in terms.items()},
+            tf.cast(total, tf.float64),
+            tf.cast(self.layout.pack(gradients), tf.float64),
+            tf.cast(sums, tf.float64),
+            counts,
+            _as_float64(named) if named is not None else {},
+            _as_float64(self.loss.coefficients()),
         )
 
-    def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray, dict[str, float]]:
-        """Evaluate at the flat float64 vector ``x`` of shape (n,); returns (loss, gradient, terms)."""
-        start = time.perf_counter()
+    def _call_chunk(self, x: tf.Tensor, points: dict[str, tf.Tensor], scale: tf.Tensor):
         if self._concrete is None:
             self._concrete = self._function.get_concrete_function()
-        loss, gradient, terms = self._concrete(tf.constant(x, dtype=tf.float64))
-        values = float(loss), gradient.numpy(), {k: float(v) for k, v in terms.items()}
+        return self._concrete(x, points, scale)
+
+    def __call__(self, x: np.ndarray) -> Evaluation:
+        """Evaluate at the flat float64 vector ``x`` of shape (n,)."""
+        start = time.perf_counter()
+        flat = tf.constant(x, dtype=tf.float64)
+        if not self._chunked:
+            total, gradient, sums, counts, named, coefficients = self._call_chunk(
+                flat, self._inputs[0], self._no_scale)
+            fun, jac = float(total), gradient.numpy()
+            sums, counts = sums.numpy(), counts.numpy()
+        else:
+            if self._scales is None:
+                self._plan_chunks(flat)
+            fun, jac, sums, counts = 0.0, 0.0, 0.0, 0.0
+            for chunk, scale, mask in zip(self._inputs, self._scales, self._masks):
+                total, gradient, s, c, named, coefficients = self._call_chunk(flat, chunk, scale)
+                fun, jac = fun + float(total), jac + gradient.numpy()
+                sums, counts = sums + mask * s.numpy(), counts + mask * c.numpy()
+            if not np.array_equal(counts, self._counts):
+                raise ValueError("the loss's term counts changed between evaluations; a Term's "
+                                 "count must depend only on the shapes of the points")
+        if named:
+            terms = {k: float(v) for k, v in named.items()}
+        else:
+            terms = {name: float(s / c) if c else 0.0
+                     for name, s, c in zip(self.term_names, sums, counts)}
+        result = Evaluation(fun, jac, terms, {k: float(v) for k, v in coefficients.items()})
         self.nfev += 1
         self.eval_time += time.perf_counter() - start
-        return values
+        return result
+
+
+def _check_terms(terms: Any, owner: str) -> dict[str, Any]:
+    from pinn.loss import Term
+
+    if not isinstance(terms, Mapping) or not terms:
+        raise TypeError(
+            f"{owner}.terms(points) must return a non-empty dict {{name: pinn.Term(sum, count)}}, "
+            f"got {type(terms).__name__}"
+        )
+    for name, term in terms.items():
+        if not isinstance(term, Term):
+            raise TypeError(
+                f"{owner}.terms(points)[{name!r}] must be a pinn.Term(sum, count), "
+                f"got {type(term).__name__}"
+            )
+        if tf.convert_to_tensor(term.sum).shape.rank != 0:
+            raise ValueError(f"term {name!r}: sum must be a scalar, got shape "
+                             f"{tuple(tf.convert_to_tensor(term.sum).shape)}")
+    return dict(terms)

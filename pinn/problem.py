@@ -11,6 +11,8 @@ from pinn.conditions import Condition, as_points
 from pinn.derivatives import Derivatives, parse_derivative
 from pinn.equation import Equation
 from pinn.flat import as_tf_variable
+from pinn.loss import Loss, Term, mean_square
+from pinn.validation import check_number
 
 __all__ = ["Problem"]
 
@@ -23,14 +25,19 @@ def _residual_terms(output: Any, default: str) -> dict[str, tf.Tensor]:
     return {default: output}
 
 
-class Problem:
-    """The loss of a continuous-time PINN.
+class Problem(Loss):
+    """The loss of a continuous-time PINN, a :class:`~pinn.loss.Loss`.
 
     ``loss = sum_r w_r * mean(residual_r(collocation)**2) + sum_c condition_c.loss``, each term
     named: the equation's residuals (``"pde"``, or the keys of the dict ``residual`` returns) and
-    the conditions (their names). Every input is checked when the problem is made: the points'
-    shapes and values, the names of fields and coordinates the conditions use, and one small dry
-    run of every residual, so that mistakes surface before training.
+    the conditions (their names); names must be unique across both. Every input is checked when
+    the problem is made: the points' shapes and values, the names of fields and coordinates the
+    conditions use, and one small dry run of every residual, traced as training traces it, so that
+    mistakes surface before training.
+
+    Point sets (inputs of the compiled function, see :meth:`point_sets`): ``"collocation"``
+    (chunkable: it may be evaluated in row chunks, and resampled) and ``"<condition>.<i>"`` for the
+    i-th point set of each condition.
 
     Args:
         equation: an :class:`~pinn.equation.Equation` instance.
@@ -40,7 +47,8 @@ class Problem:
         collocation: (N_f, d) points where the residuals are enforced.
         conditions: :class:`~pinn.conditions.Condition` objects (boundary, initial, data).
         dtype: ``"float32"`` or ``"float64"``, the one dtype of the whole problem.
-        residual_weight: weight of the equation's residual terms (a number, or a dict by term name).
+        residual_weight: weight of the equation's residual terms, >= 0 (a number, or a dict by
+            term name).
 
     Attributes:
         variables: network variables followed by the equation's trainable coefficients; the flat
@@ -110,16 +118,21 @@ class Problem:
         for c in conditions:
             c.build(self.dtype)
         self._check_network_dtype()
-        self._collocation = tf.constant(self.collocation, dtype=self.dtype)
-        self._condition_points = [
-            [tf.constant(p, dtype=self.dtype) for p in c.point_sets] for c in conditions
-        ]
+        weights = residual_weight.items() if isinstance(residual_weight, Mapping) else [("", residual_weight)]
+        for key, value in weights:
+            check_number(value, f"residual_weight[{key!r}]" if key else "residual_weight", minimum=0.0)
         self._residual_weight = residual_weight
         self.residual_names = self._dry_run()
         if isinstance(residual_weight, Mapping):
             unknown = sorted(set(residual_weight) - set(self.residual_names))
             if unknown:
                 raise ValueError(f"residual_weight names unknown residual(s) {unknown}; residuals are {self.residual_names}")
+        clash = sorted(set(self.residual_names) & set(names))
+        if clash:
+            raise ValueError(
+                f"term names must be unique: residual(s) {clash} of {type(equation).__name__} have the "
+                "names of conditions; rename the conditions (name=...) or the residual keys"
+            )
 
     # -- checks ---------------------------------------------------------------------------------
     def _check_network_dtype(self) -> None:
@@ -135,32 +148,54 @@ class Problem:
             )
 
     def _dry_run(self) -> list[str]:
-        """Evaluate every residual on a few points to catch naming and shape errors early."""
+        """Evaluate every residual and condition on a few points, traced as training traces it
+        (a graph, not eagerly), to catch naming, shape and NumPy-in-the-graph errors early."""
         n_fields = len(self.equation.fields)
-        probe = self._collocation[:2]
-        out = tf.convert_to_tensor(self.network(probe))
-        if out.shape.rank != 2 or out.shape[1] != n_fields:
-            raise ValueError(
-                f"network must map (N, {len(self.equation.coordinates)}) points to (N, {n_fields}) "
-                f"outputs {list(self.equation.fields)}, got output shape {tuple(out.shape)}"
-            )
-        d = self._derivatives(probe)
-        terms = _residual_terms(self.equation.residual(d), "pde")
-        for name, value in terms.items():
-            shape = tuple(tf.convert_to_tensor(value).shape)
-            if shape not in ((2, 1), (2,)):
+        probe_points = {"collocation": self.collocation[:2]}
+        for c in self.conditions:
+            for i, p in enumerate(c.point_sets):
+                probe_points[f"{c.name}.{i}"] = p
+        n = probe_points["collocation"].shape[0]
+        found: dict[str, Any] = {}
+
+        def probe(points):
+            out = tf.convert_to_tensor(self.network(points["collocation"]))
+            if out.shape.rank != 2 or out.shape[1] != n_fields:
                 raise ValueError(
-                    f"residual {name!r} of {type(self.equation).__name__} must have shape (N, 1) or (N,) "
-                    f"for N points, got {shape} for N = 2"
+                    f"network must map (N, {len(self.equation.coordinates)}) points to (N, {n_fields}) "
+                    f"outputs {list(self.equation.fields)}, got output shape {tuple(out.shape)}"
                 )
-        for c, points in zip(self.conditions, self._condition_points):
-            value = tf.convert_to_tensor(c.residual(*[self._derivatives(p) for p in points]))
-            if value.shape.rank not in (1, 2) or value.shape[0] != c.num_points:
-                raise ValueError(
-                    f"residual of condition {c.name!r} must have shape (N, k) for its N = "
-                    f"{c.num_points} points, got {tuple(value.shape)}"
-                )
-        return list(terms)
+            d = self._derivatives(points["collocation"])
+            terms = _residual_terms(self.equation.residual(d), "pde")
+            for name, value in terms.items():
+                shape = tuple(tf.convert_to_tensor(value).shape)
+                if shape not in ((n, 1), (n,)):
+                    raise ValueError(
+                        f"residual {name!r} of {type(self.equation).__name__} must have shape (N, 1) or "
+                        f"(N,) for N points, got {shape} for N = {n}"
+                    )
+            for c in self.conditions:
+                ds = [self._derivatives(points[f"{c.name}.{i}"]) for i in range(len(c.point_sets))]
+                value = tf.convert_to_tensor(c.residual(*ds))
+                if value.shape.rank not in (1, 2) or value.shape[0] != c.num_points:
+                    raise ValueError(
+                        f"residual of condition {c.name!r} must have shape (N, k) for its N = "
+                        f"{c.num_points} points, got {tuple(value.shape)}"
+                    )
+            found["names"] = list(terms)
+            return tf.constant(0.0)
+
+        specs = {k: tf.TensorSpec(v.shape, self.dtype) for k, v in probe_points.items()}
+        try:
+            tf.function(probe, input_signature=[specs], autograph=False).get_concrete_function()
+        except NotImplementedError as error:
+            if "numpy" in str(error).lower():
+                raise TypeError(
+                    f"{type(self.equation).__name__}.residual (or a condition) calls NumPy on a tensor "
+                    f"({error}); use TensorFlow's functions instead, e.g. tf.sin, tf.exp, tf.math.*"
+                ) from None
+            raise
+        return found["names"]
 
     # -- the loss -------------------------------------------------------------------------------
     def _derivatives(self, points: tf.Tensor) -> Derivatives:
@@ -170,15 +205,37 @@ class Problem:
         w = self._residual_weight
         return float(w.get(name, 1.0)) if isinstance(w, Mapping) else float(w)
 
-    def loss(self) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
-        """Total loss and its named terms (each already weighted); a :data:`pinn.LossFn`."""
-        d = self._derivatives(self._collocation)
-        terms: dict[str, tf.Tensor] = {}
+    chunkable = ("collocation",)
+
+    def point_sets(self) -> dict[str, np.ndarray]:
+        """``{"collocation": (N_f, d), "<condition>.<i>": (N_c, d), ...}``, float64."""
+        sets = {"collocation": self.collocation}
+        for c in self.conditions:
+            for i, p in enumerate(c.point_sets):
+                sets[f"{c.name}.{i}"] = p
+        return sets
+
+    def terms(self, points: Mapping[str, tf.Tensor]) -> dict[str, Term]:
+        """The named terms at ``points`` (see :meth:`point_sets`): residuals, then conditions."""
+        d = self._derivatives(points["collocation"])
+        terms: dict[str, Term] = {}
         for name, residual in _residual_terms(self.equation.residual(d), "pde").items():
-            terms[name] = self._weight(name) * tf.reduce_mean(tf.square(residual))
-        for c, points in zip(self.conditions, self._condition_points):
-            terms[c.name] = c.loss(*[self._derivatives(p) for p in points])
-        return tf.add_n(list(terms.values())), terms
+            terms[name] = mean_square(residual, self._weight(name))
+        for c in self.conditions:
+            ds = [self._derivatives(points[f"{c.name}.{i}"]) for i in range(len(c.point_sets))]
+            terms[c.name] = c.term(*ds)
+        return terms
+
+    def coefficients(self) -> dict[str, tf.Tensor]:
+        """The equation's trainable coefficients by name (values, e.g. exp(raw) for positive ones)."""
+        return {name: self.equation.coefficient(name) for name in self.equation.trainable_names}
+
+    def loss(self) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
+        """Total loss and its named terms (each already weighted) at the problem's own points,
+        evaluated now (eagerly, for inspection; training evaluates :meth:`terms`)."""
+        points = {k: tf.constant(v, self.dtype) for k, v in self.point_sets().items()}
+        values = {k: t.sum / tf.cast(t.count, t.sum.dtype) for k, t in self.terms(points).items()}
+        return tf.add_n(list(values.values())), values
 
     @property
     def variables(self) -> list[tf.Variable]:

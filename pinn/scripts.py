@@ -1,97 +1,298 @@
-"""What every example script shares: its command-line flags and its metrics.json."""
+"""What every example script shares: its flags, its run directory, its exit codes, its metrics.json.
+
+An example module (``examples/burgers.py``, installed as ``pinn.examples.burgers``) provides
+
+- ``NAME`` and ``DESCRIPTION`` (one line, for ``pinn list``);
+- ``build_parser(prog=None)``: a :class:`~pinn.settings.FlagParser` from :func:`example_parser`,
+  with the example's own problem and run flags;
+- ``build(settings)``: the problem from the settings (an object with at least ``.problem``, a
+  :class:`pinn.Problem`), without training;
+- ``solve(settings) -> dict``: train, write ``metrics.json``, the checkpoint and the figures into
+  ``settings.out``; returns the metrics;
+- ``plot(run_dir, out=None) -> list[Path]``: the figures again from a run directory (with
+  :func:`restore_run`);
+- ``main(argv=None, prog=None, command=None) -> int``: ``run_example(module, ...)``, the exit code.
+
+:func:`run_example` is the one command-line entry of every example, for ``python examples/NAME.py``
+and ``pinn solve NAME`` alike. Exit codes: 0 success, 1 failure, 2 bad usage, 130 after SIGINT and
+143 after SIGTERM (the run then ends at its best weights, writes metrics.json with status
+"interrupted" and the checkpoint, and prints how to resume). Errors are one line on stderr,
+``PROG: error: ...``; ``--debug`` adds the traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import glob
 import json
 import math
 import os
 import pathlib
+import shlex
+import signal
+import sys
 import tempfile
-from typing import Any, Mapping
+import threading
+import traceback
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["example_parser", "resolve", "write_metrics", "set_seeds", "stop_on_signals",
-           "CHECKPOINT_FILE", "run_settings"]
+from pinn.settings import (FlagParser, RunSettings, UsageError, differences, format_usage_error,
+                           nonnegative_int, seed_int)
+
+__all__ = ["example_parser", "run_example", "prepare_run_directory", "restore_run", "write_metrics",
+           "set_seeds", "stop_on_signals", "interrupt_signals", "report_error", "exit_code_for",
+           "existing_file", "running_pid", "CHECKPOINT_FILE", "METRICS_FILE", "EXIT_OK", "EXIT_FAILURE",
+           "EXIT_USAGE"]
 
 #: The checkpoint file every example writes in its output folder.
 CHECKPOINT_FILE = "checkpoint.h5"
+#: The metrics file every example writes in its output folder.
+METRICS_FILE = "metrics.json"
+#: Temporary files a killed run can leave in its folder (removed when the next run starts there).
+STALE_PATTERNS = (".checkpoint.*.h5.tmp", ".metrics.*.json", ".pinn-write-test.*")
+LOCK_FILE = ".pinn.lock"
 
-# Flags that may change between a run and its resumption: where it writes, how it reports, the
-# budgets (a larger one extends a run) and how it computes (same mathematics).
-_RESUMABLE_FLAGS = {"out", "resume", "verbose", "checkpoint_every", "adam_steps", "lbfgs_maxiter",
-                    "jit", "threads", "error_every", "gtol"}
-
-
-def run_settings(args: argparse.Namespace) -> dict[str, Any]:
-    """The flags that define a run's problem (seed, sizes, dtype, data...), stored in its
-    checkpoint so that ``--resume`` refuses a checkpoint of another setup."""
-    return {k: v for k, v in sorted(vars(args).items())
-            if not k.startswith("_") and k not in _RESUMABLE_FLAGS}
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+_SIGNAL_NAMES = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an int >= 0, got {text}")
-    return value
+# -- flags ---------------------------------------------------------------------------------------
+
+def existing_file(text: str) -> str:
+    """A flag value naming an existing file; returns its absolute path (so that settings saved in
+    a run do not depend on the folder the command ran in)."""
+    if not text or not os.path.isfile(text):
+        raise argparse.ArgumentTypeError(f"no such file: {text!r}")
+    return os.path.abspath(text)
 
 
-def example_parser(description: str, *, out: str, adam_steps: int, lbfgs_maxiter: int,
-                   dtype: str = "float64") -> argparse.ArgumentParser:
-    """An argument parser with the flags every example shares.
+def example_parser(example: str, description: str, *, out: str, adam_steps: int,
+                   lbfgs_maxiter: int, dtype: str = "float64", prog: str | None = None) -> FlagParser:
+    """A :class:`~pinn.settings.FlagParser` with the flags every example shares.
 
-    ``--out DIR``, ``--seed N``, ``--adam-steps N``, ``--lbfgs-maxiter N``,
-    ``--dtype float32|float64``, ``--quick`` (a run under a minute, for smoke tests: the script
-    chooses smaller settings for whatever flags were not given), ``--jit/--no-jit`` (XLA),
-    ``--verbose N`` (progress every N iterations), ``--checkpoint-every N`` (write
-    ``OUT/checkpoint.h5`` every N steps/iterations) and ``--resume`` (go on from it). Scripts add
-    their own flags.
+    Problem flags: ``--seed N``, ``--dtype float32|float64``. Run flags: ``--out DIR``,
+    ``--adam-steps N``, ``--lbfgs-maxiter N``, ``--quick`` (a run under a minute, for smoke tests:
+    the script's quick preset for whatever flags were not given), ``--jit/--no-jit`` (XLA),
+    ``--verbose N`` (progress every N iterations), ``--checkpoint-every N``, ``--resume`` (go on
+    from ``OUT/checkpoint.h5``), ``--resume-or-start`` (the same, or a new run where there is no
+    checkpoint), ``--overwrite`` (start again in a folder that holds a run), ``--debug``
+    (tracebacks). Scripts add their own flags with ``parser.problem_flag`` / ``parser.run_flag``.
     """
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--out", default=out, help=f"output folder (default {out})")
-    parser.add_argument("--seed", type=_positive_int, default=0, help="random seed (default 0)")
-    parser.add_argument("--adam-steps", type=_positive_int, default=None,
-                        help=f"Adam warm-up steps (default {adam_steps})")
-    parser.add_argument("--lbfgs-maxiter", type=_positive_int, default=None,
-                        help=f"L-BFGS-B iteration limit, 0 skips L-BFGS-B (default {lbfgs_maxiter})")
-    parser.add_argument("--dtype", choices=("float32", "float64"), default=dtype,
+    parser = FlagParser(example, description, prog=prog or f"{example}.py", allow_abbrev=False)
+    parser.problem_flag("--seed", type=seed_int, default=0, help="random seed (default 0)")
+    parser.problem_flag("--dtype", choices=("float32", "float64"), default=dtype,
                         help=f"dtype of the whole problem (default {dtype})")
-    parser.add_argument("--quick", action="store_true", help="a small run (under a minute), for smoke tests")
-    parser.add_argument("--jit", action=argparse.BooleanOptionalAction, default=True,
-                        help="compile with XLA (default on; --no-jit for plain tf.function)")
-    parser.add_argument("--verbose", type=_positive_int, default=500,
-                        help="print progress every N iterations, 0 for silence (default 500)")
-    parser.add_argument("--checkpoint-every", type=_positive_int, default=1000,
-                        help="write OUT/checkpoint.h5 every N steps/iterations, 0 only at the ends of "
-                             "phases and on interruption (default 1000)")
-    parser.add_argument("--resume", action="store_true",
-                        help="go on from OUT/checkpoint.h5 where an interrupted run stopped (same "
-                             "flags; a larger --adam-steps or --lbfgs-maxiter extends a finished run)")
-    parser.set_defaults(_full_defaults={"adam_steps": adam_steps, "lbfgs_maxiter": lbfgs_maxiter})
+    parser.run_flag("--out", default=out, help=f"output folder (default {out})")
+    parser.run_flag("--adam-steps", type=nonnegative_int, default=None,
+                    help=f"Adam warm-up steps (default {adam_steps})")
+    parser.run_flag("--lbfgs-maxiter", type=nonnegative_int, default=None,
+                    help=f"L-BFGS-B iteration limit, 0 skips L-BFGS-B (default {lbfgs_maxiter})")
+    parser.run_flag("--quick", action="store_true",
+                    help="a small run (under a minute), for smoke tests")
+    parser.run_flag("--jit", action=argparse.BooleanOptionalAction, default=True,
+                    help="compile with XLA (default on; --no-jit for plain tf.function)")
+    parser.run_flag("--verbose", type=nonnegative_int, default=500,
+                    help="print progress every N iterations, 0 for silence (default 500)")
+    parser.run_flag("--checkpoint-every", type=nonnegative_int, default=1000,
+                    help="write OUT/checkpoint.h5 every N steps/iterations, 0 only at the ends of "
+                         "phases and on interruption (default 1000)")
+    parser.run_flag("--resume", action="store_true",
+                    help="go on from OUT/checkpoint.h5 where a run stopped (same problem flags; a "
+                         "larger --adam-steps or --lbfgs-maxiter extends a finished run); an error "
+                         "if there is no checkpoint")
+    parser.run_flag("--resume-or-start", action="store_true",
+                    help="as --resume where OUT has a checkpoint, else start a new run")
+    parser.run_flag("--overwrite", action="store_true",
+                    help="start a new run in an OUT that holds one (its checkpoint and metrics "
+                         "are deleted)")
+    parser.run_flag("--debug", action="store_true", help="print the traceback of an error")
+    parser.set_presets(full={"adam_steps": adam_steps, "lbfgs_maxiter": lbfgs_maxiter})
+    parser.add_check(_check_shared_flags)
     return parser
 
 
-def resolve(args: argparse.Namespace, quick: Mapping[str, Any], **full: Any) -> argparse.Namespace:
-    """Fill flags the user did not give (left at None): ``quick`` values under ``--quick``, else the
-    full defaults (the shared flags' and the script's own ``full`` keywords)."""
-    defaults = {**args._full_defaults, **full}
-    if args.quick:
-        defaults.update(quick)
-    for key, value in defaults.items():
-        if getattr(args, key, None) is None:
-            setattr(args, key, value)
-    return args
+def _check_shared_flags(settings: RunSettings) -> None:
+    chosen = [flag for flag, on in (("--resume", settings.resume),
+                                    ("--resume-or-start", settings.resume_or_start),
+                                    ("--overwrite", settings.overwrite)) if on]
+    if len(chosen) > 1:
+        raise UsageError(f"{' and '.join(chosen)} exclude each other")
+    if not str(settings.out).strip():
+        raise UsageError(f"argument --out: expected a folder, got {settings.out!r}")
+    if settings.adam_steps == 0 and settings.lbfgs_maxiter == 0:
+        raise UsageError("--adam-steps and --lbfgs-maxiter are both 0: nothing to train")
+
+
+# -- the run directory ---------------------------------------------------------------------------
+
+def prepare_run_directory(settings: RunSettings) -> contextlib.AbstractContextManager:
+    """Check and prepare ``settings.out`` before any work; returns a lock to hold during the run.
+
+    - The folder is created, and a temporary file written in it and removed, so that an output
+      location that cannot be written is found now (OSError, one line naming it).
+    - Another run writing to the folder (it holds the folder's lock) is an error.
+    - Temporary files left by a killed run (``.checkpoint.*.h5.tmp``...) are removed.
+    - A folder that holds a checkpoint is refused without ``--resume``, ``--resume-or-start`` or
+      ``--overwrite`` (UsageError naming them); ``--overwrite`` deletes its checkpoint and
+      metrics.json; ``--resume`` with no checkpoint is an error; a resume whose problem flags
+      differ from the checkpoint's is refused, naming the differences.
+
+    Raises:
+        UsageError: flags that do not fit the folder.
+        OSError: the folder cannot be created or written.
+        RuntimeError: another run holds the folder.
+    """
+    out = str(settings.out)
+    if not out.strip():
+        raise UsageError(f"argument --out: expected a folder, got {out!r}")
+    folder = pathlib.Path(out)
+    if folder.exists() and not folder.is_dir():
+        raise OSError(f"cannot write to --out {out!r}: it exists and is not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OSError(f"cannot create the output folder {out!r}: {error.strerror or error}") from None
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".pinn-write-test.")
+        os.close(fd)
+        os.remove(probe)
+    except OSError as error:
+        raise OSError(f"cannot write in the output folder {out!r}: {error.strerror or error}") from None
+    lock = _lock(folder)
+    try:
+        for pattern in STALE_PATTERNS:
+            for stale in glob.glob(os.path.join(glob.escape(str(folder)), pattern)):
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(stale)
+        _check_checkpoint(settings, folder)
+    except BaseException:
+        lock.close()
+        raise
+    return lock
+
+
+def _check_checkpoint(settings: RunSettings, folder: pathlib.Path) -> None:
+    checkpoint = folder / CHECKPOINT_FILE
+    out = str(settings.out)
+    if settings.resume and not checkpoint.is_file():
+        raise UsageError(f"--resume: there is no checkpoint in {out!r} ({CHECKPOINT_FILE}) to go on "
+                         "from; start a new run without --resume, or use --resume-or-start")
+    if not checkpoint.exists():
+        return
+    if settings.overwrite:
+        for name in (CHECKPOINT_FILE, METRICS_FILE):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(folder / name)
+        return
+    if not (settings.resume or settings.resume_or_start):
+        raise UsageError(f"{out!r} already holds a run ({CHECKPOINT_FILE}): go on with --resume, "
+                         "or start again with --overwrite (or choose another --out)")
+    from pinn.checkpoint import load_checkpoint
+
+    saved = load_checkpoint(checkpoint).settings
+    here = settings.checkpoint_settings()
+    if saved and saved != here:
+        raise UsageError(
+            f"checkpoint {str(checkpoint)!r} was written by a run with other settings ("
+            + "; ".join(differences(saved, here)) + "): resume with the same problem flags, or "
+            "start again with --overwrite")
+
+
+class _Lock:
+    """An exclusive lock on ``folder/.pinn.lock`` (POSIX ``flock``), held while a run writes there."""
+
+    def __init__(self, folder: pathlib.Path) -> None:
+        self.file = None
+        try:
+            import fcntl
+        except ImportError:  # no flock (Windows): no protection against a second run
+            return
+        self.file = open(folder / LOCK_FILE, "a+")
+        try:
+            fcntl.flock(self.file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self.file.seek(0)
+            owner = self.file.read().strip() or "unknown"
+            self.file.close()
+            raise RuntimeError(f"another run (pid {owner}) is writing to {str(folder)!r}; wait for "
+                               "it to end, or choose another --out") from None
+        self.file.seek(0)
+        self.file.truncate()
+        self.file.write(f"{os.getpid()}\n")
+        self.file.flush()
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()  # closing releases the lock
+            self.file = None
+
+    def __enter__(self) -> "_Lock":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def _lock(folder: pathlib.Path) -> _Lock:
+    return _Lock(folder)
+
+
+def running_pid(folder: str | os.PathLike[str]) -> int | None:
+    """The process id of a run writing to ``folder`` now (it holds the folder's lock), else None
+    (-1 if its id is unknown)."""
+    path = pathlib.Path(folder) / LOCK_FILE
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    try:
+        file = open(path)
+    except OSError:
+        return None
+    with file:
+        try:
+            fcntl.flock(file.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            text = file.read().strip()
+            return int(text) if text.isdigit() else -1
+    return None
+
+
+# -- signals -------------------------------------------------------------------------------------
+
+class _Received:
+    signum: int | None = None
+
+
+@contextlib.contextmanager
+def interrupt_signals() -> Iterator[_Received]:
+    """Within the block SIGINT and SIGTERM raise KeyboardInterrupt (a run then ends at its best
+    weights, status "interrupted"); ``received.signum`` tells which came. The old handlers come back
+    afterwards. SIGINT is re-enabled even where the shell started the script with it ignored
+    (background jobs). Outside the main thread nothing is installed."""
+    received = _Received()
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+
+    def interrupt(signum, frame):
+        received.signum = signum
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    old = {s: signal.signal(s, interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler if handler is not None else signal.SIG_DFL)
 
 
 def stop_on_signals() -> None:
-    """Make SIGINT and SIGTERM raise KeyboardInterrupt, so that a run ends at its best weights
-    and the script still writes its figures and metrics (status "interrupted").
-
-    SIGINT is re-enabled even where the shell started the script with it ignored (background jobs).
-    """
-    import signal
+    """Make SIGINT and SIGTERM raise KeyboardInterrupt for the rest of the process (see
+    :func:`interrupt_signals` for a scoped form that also tells which signal came)."""
 
     def interrupt(signum, frame):
         raise KeyboardInterrupt(f"signal {signum}")
@@ -99,6 +300,141 @@ def stop_on_signals() -> None:
     signal.signal(signal.SIGINT, interrupt)
     signal.signal(signal.SIGTERM, interrupt)
 
+
+def _signal_exit(signum: int | None) -> int:
+    return 128 + int(signum if signum is not None else signal.SIGINT)
+
+
+# -- errors and exit codes -----------------------------------------------------------------------
+
+def report_error(prog: str, error: BaseException, debug: bool = False) -> None:
+    """One line on stderr, ``PROG: error: MESSAGE``; with ``debug`` the traceback first."""
+    if debug:
+        traceback.print_exception(type(error), error, error.__traceback__, file=sys.stderr)
+    message = " ".join(str(error).split()) if str(error).strip() else ""
+    if isinstance(error, KeyError) and error.args:
+        message = f"missing key {error.args[0]!r}"
+    if not isinstance(error, (ValueError, OSError, RuntimeError, UsageError, KeyError)) or not message:
+        message = f"{type(error).__name__}: {message}" if message else type(error).__name__
+    hint = "" if debug or isinstance(error, (OSError, UsageError)) else " (--debug shows the traceback)"
+    print(f"{prog.split()[0]}: error: {message}{hint}", file=sys.stderr, flush=True)
+
+
+def exit_code_for(status: str) -> int:
+    """The exit code of a finished run's status (``"interrupted"``: see :func:`run_example`)."""
+    return EXIT_OK if status in ("completed", "stopped") else EXIT_FAILURE
+
+
+def resume_command(command: str, argv: Sequence[str]) -> str:
+    """The command line that resumes the run ``command argv`` started."""
+    drop = {"--resume", "--resume-or-start", "--overwrite"}
+    return " ".join([command, shlex.join([a for a in argv if a not in drop] + ["--resume"])])
+
+
+def run_example(module: Any, argv: Sequence[str] | None = None, *, prog: str | None = None,
+                command: str | None = None, debug: bool = False) -> int:
+    """Parse ``argv`` with ``module.build_parser``, check the run directory, run
+    ``module.solve(settings)``; returns the exit code.
+
+    0 when the run completed (or a callback stopped it), 1 on a failure (an error, or a loss that
+    became NaN/inf), 2 on bad usage (a flag's value; a folder that holds a run without --resume or
+    --overwrite; --resume without a checkpoint; other problem flags than the checkpoint's), 128 +
+    the signal's number after SIGINT (130) or SIGTERM (143). Errors are one line on stderr;
+    ``debug`` (or ``--debug``) adds the traceback.
+
+    Args:
+        module: the example module.
+        argv: its flags (default ``sys.argv[1:]``).
+        prog: the program name in usage and errors (``pinn solve burgers``; default the script's).
+        command: the command that runs the example, for the resume hint (default ``prog``).
+        debug: print tracebacks.
+    """
+    parser = module.build_parser(prog=prog)
+    prog = parser.prog
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        settings = parser.parse_settings(argv)
+    except SystemExit as exit:  # --help (0) or a bad flag (2, already reported)
+        return exit.code if isinstance(exit.code, int) else (EXIT_OK if exit.code is None else EXIT_USAGE)
+    debug = debug or bool(settings.run.get("debug"))
+    command = command or prog
+    checkpoint = os.path.join(str(settings.out), CHECKPOINT_FILE)
+    name = prog.split()[0]
+    with interrupt_signals() as received:
+        lock = None
+        try:
+            lock = prepare_run_directory(settings)
+            metrics = module.solve(settings)
+        except UsageError as error:
+            if debug:
+                traceback.print_exc()
+            print(format_usage_error(prog, str(error), hint=False), file=sys.stderr, flush=True)
+            return EXIT_USAGE
+        except KeyboardInterrupt:
+            signame = _SIGNAL_NAMES.get(received.signum, "an interrupt")
+            if lock is not None and os.path.isfile(checkpoint):
+                print(f"{name}: interrupted by {signame}; the checkpoint is {checkpoint}; go on with: "
+                      f"{resume_command(command, argv)}", file=sys.stderr, flush=True)
+            else:
+                print(f"{name}: interrupted by {signame} before training started", file=sys.stderr,
+                      flush=True)
+            return _signal_exit(received.signum)
+        except Exception as error:  # noqa: BLE001 (the command line reports every failure)
+            report_error(prog, error, debug)
+            return EXIT_FAILURE
+        finally:
+            if lock is not None:
+                lock.close()
+    status = str(metrics.get("status", "failed"))
+    if status == "interrupted":
+        signame = _SIGNAL_NAMES.get(received.signum, "an interrupt")
+        print(f"{name}: interrupted by {signame}: the best weights so far are in {checkpoint}; go on "
+              f"with: {resume_command(command, argv)}", file=sys.stderr, flush=True)
+        return _signal_exit(received.signum)
+    code = exit_code_for(status)
+    if code != EXIT_OK:
+        print(f"{name}: error: training ended with status {status!r}"
+              + (": the loss became NaN or infinite; the weights and the checkpoint are at the best "
+                 "point seen" if status == "nonfinite" else ""), file=sys.stderr, flush=True)
+    return code
+
+
+# -- restoring a run -----------------------------------------------------------------------------
+
+def restore_run(module: Any, run_dir: str | os.PathLike[str]) -> tuple[RunSettings, Any, Any]:
+    """Rebuild a finished (or interrupted) run of ``module`` from its directory.
+
+    Reads ``run_dir/checkpoint.h5``, rebuilds the problem from the problem flags saved in it
+    (``module.build(settings)``) and loads the saved weights into the network.
+
+    Returns:
+        ``(settings, setup, checkpoint)``: the rebuilt settings, what ``module.build`` returned
+        (its ``.problem`` holds the trained weights) and the :class:`pinn.Checkpoint`.
+
+    Raises:
+        FileNotFoundError: no checkpoint in ``run_dir``.
+        ValueError: the checkpoint is of another example or another network.
+    """
+    from pinn.checkpoint import load_checkpoint
+    from pinn.flat import FlatLayout
+
+    run_dir = pathlib.Path(run_dir)
+    path = run_dir / CHECKPOINT_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"no run in {str(run_dir)!r}: there is no {CHECKPOINT_FILE}")
+    saved = load_checkpoint(path)
+    parser = module.build_parser()
+    settings = RunSettings.from_checkpoint_settings(saved.settings, parser, run={"out": str(run_dir)})
+    setup = module.build(settings)
+    layout = FlatLayout(setup.problem.variables)
+    if layout.size != np.asarray(saved.weights).size:
+        raise ValueError(f"{str(path)!r} holds {np.asarray(saved.weights).size} weights, the rebuilt "
+                         f"network has {layout.size}")
+    layout.set_flat(np.asarray(saved.weights, dtype=np.float64))
+    return settings, setup, saved
+
+
+# -- outputs -------------------------------------------------------------------------------------
 
 def set_seeds(seed: int) -> np.random.Generator:
     """Seed Python, NumPy, TensorFlow and Keras; returns a NumPy generator for sampling."""
@@ -115,6 +451,8 @@ def _jsonable(value: Any) -> Any:
         return [_jsonable(v) for v in value]
     if isinstance(value, np.generic):
         value = value.item()
+    if isinstance(value, pathlib.PurePath):
+        return str(value)
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
@@ -124,10 +462,16 @@ def write_metrics(out: str | os.PathLike, metrics: Mapping[str, Any]) -> pathlib
     """Write ``out/metrics.json`` atomically (non-finite floats become null)."""
     folder = pathlib.Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "metrics.json"
+    path = folder / METRICS_FILE
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".metrics.", suffix=".json")
-    with os.fdopen(fd, "w") as f:
-        json.dump(_jsonable(metrics), f, indent=2)
-        f.write("\n")
-    os.replace(tmp, path)
+    try:
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the metrics from other users
+        with os.fdopen(fd, "w") as f:
+            json.dump(_jsonable(metrics), f, indent=2)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
+        raise
     return path

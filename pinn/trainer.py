@@ -1,4 +1,10 @@
-"""Training runs: Adam warm-up, then L-BFGS-B, with one history across both phases."""
+"""Training runs: an Adam warm-up, then a SciPy method (L-BFGS-B), with one history across phases.
+
+A :class:`Trainer` owns the training state in one place: one compiled value-and-gradient function
+(traced once for all its ``train`` calls: resume, extension, resampling), the flat layout of the
+variables, Adam's moments, the history, and the progress of the current plan, which is what a
+checkpoint holds.
+"""
 
 from __future__ import annotations
 
@@ -10,18 +16,28 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
-import scipy.optimize
 
 from pinn.adam import Adam, LearningRate, adam
 from pinn.callbacks import Callback, HistoryRecorder, ProgressLogger
 from pinn.checkpoint import Checkpoint, checkpoint_path, fresh_progress, load_checkpoint, save_checkpoint
-from pinn.flat import FlatLayout
 from pinn.history import History
-from pinn.objective import LossFn, check_loss_fn, split_loss_output
+from pinn.loss import FunctionLoss, Loss, LossFn, as_loss
+from pinn.objective import CompiledObjective
 from pinn.optimize import _canonical_method, _resolve_options, minimize
+from pinn.resample import Resample
+from pinn.status import Status
+from pinn.tracking import PhaseResult
 from pinn.validation import check_int
 
-__all__ = ["Trainer", "TrainingResult"]
+__all__ = ["Trainer", "TrainingResult", "RUN_STATUSES"]
+
+#: How a whole ``train`` call ended: ``"completed"`` (every phase converged or used its budget),
+#: or the status of the phase that ended it early.
+RUN_STATUSES = ("completed", "stopped", "interrupted", "nonfinite", "failed")
+
+# A second Ctrl-C within this many seconds of the first raises instead of returning.
+_DOUBLE_INTERRUPT_S = 2.0
+_last_interrupt = -np.inf
 
 
 @dataclasses.dataclass
@@ -30,58 +46,75 @@ class TrainingResult:
 
     Attributes:
         history: the trainer's history (all phases, all calls so far).
-        adam: the Adam phase's ``OptimizeResult``, or None if no Adam steps were taken.
-        lbfgs: the L-BFGS(-B) phase's ``OptimizeResult``, or None if it did not run.
-        status: ``"completed"``, ``"stopped"`` (a callback), ``"nonfinite"`` (the loss became
-            NaN/inf in Adam: the weights are the best ones seen), or ``"interrupted"`` (Ctrl-C:
-            the weights are the best ones seen).
+        adam: the Adam phase's :class:`~pinn.tracking.PhaseResult`, or None if no step was taken.
+        lbfgs: the SciPy phase's PhaseResult (its last run, when resampling), or None.
+        status: one of :data:`RUN_STATUSES`: ``"completed"``, ``"stopped"`` (a callback),
+            ``"interrupted"`` (Ctrl-C/a signal: the weights are the best ones seen),
+            ``"nonfinite"`` (the loss or gradient became NaN/inf: the weights are the best finite
+            ones) or ``"failed"`` (the optimizer could not go on, e.g. a line search failure, or a
+            checkpoint could not be written).
+        message: why it ended (the last phase's message).
         wall_time: seconds for the whole call.
         final_loss: the loss at the weights the variables hold now.
         terms: the named loss terms there, when known.
-        progress: how far the training plan got, resumed parts included: ``adam_steps``,
-            ``lbfgs_nit``, ``lbfgs_nfev``, ``lbfgs_status`` (see :class:`~pinn.checkpoint.Checkpoint`).
+        coefficients: the reported coefficients there (trainable PDE coefficients by name).
+        progress: how far the training plan got, resumed parts included (see
+            :class:`~pinn.checkpoint.Checkpoint`).
         resumed: whether this call went on from an earlier, unfinished one.
         checkpoint: the checkpoint file written, or None.
     """
 
     history: History
-    adam: scipy.optimize.OptimizeResult | None
-    lbfgs: scipy.optimize.OptimizeResult | None
+    adam: PhaseResult | None
+    lbfgs: PhaseResult | None
     status: str
     wall_time: float
     final_loss: float
     terms: Mapping[str, float]
+    coefficients: Mapping[str, float] = dataclasses.field(default_factory=dict)
     progress: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     resumed: bool = False
     checkpoint: Path | None = None
+    message: str = ""
 
     def summary(self) -> dict[str, Any]:
         """Flat JSON-ready figures (the keys example scripts write to metrics.json).
 
         Step and evaluation counts cover the whole plan, resumed parts included; times are this
-        call's.
+        call's. Coefficients appear under their own names too (``"lambda1": 0.99``).
         """
         return {
             "status": self.status,
+            "message": self.message,
             "initial_loss": self.history[0].loss if len(self.history) else float("nan"),
             "final_loss": self.final_loss,
             "final_terms": dict(self.terms),
+            "coefficients": dict(self.coefficients),
+            **{name: value for name, value in self.coefficients.items()},
             "adam_steps": int(self.progress.get("adam_steps", 0)),
             "adam_time_s": float(self.adam.time) if self.adam is not None else 0.0,
             "lbfgs_nit": int(self.progress.get("lbfgs_nit", 0)),
             "lbfgs_nfev": int(self.progress.get("lbfgs_nfev", 0)),
+            "lbfgs_status": self.progress.get("lbfgs_status"),
             "lbfgs_message": str(self.lbfgs.message) if self.lbfgs is not None else "",
             "lbfgs_time_s": float(self.lbfgs.time) if self.lbfgs is not None else 0.0,
+            "resamples": int(self.progress.get("resamples", 0)),
             "wall_time_s": self.wall_time,
             "resumed": self.resumed,
             "checkpoint": str(self.checkpoint) if self.checkpoint is not None else None,
         }
 
 
+class _CheckpointFailed(Exception):
+    pass
+
+
 class _ProgressTracker(Callback):
     """Keeps the trainer's progress counters current and writes periodic checkpoints.
 
-    Runs right after the history recorder, so a checkpoint holds the iteration just recorded.
+    Runs right after the history recorder, so a checkpoint holds the iteration just recorded. A
+    checkpoint that cannot be written (disk full, folder removed) stops the phase; the trainer
+    then ends the run as failed, at the best weights.
     """
 
     def __init__(self, trainer: "Trainer") -> None:
@@ -95,18 +128,22 @@ class _ProgressTracker(Callback):
             progress["lbfgs_nit"], progress["lbfgs_nfev"] = int(iteration), int(logs["nfev"])
         every = self.trainer.checkpoint_every
         if self.trainer.checkpoint is not None and every and iteration % every == 0:
-            self.trainer.save(weights=logs.get("x"))
+            try:
+                self.trainer.save(weights=logs.get("x"))
+            except OSError as error:
+                self.trainer._save_error = error
+                self.stop_training = True
 
 
 class Trainer:
-    """Runs Adam then L-BFGS-B on a loss, recording one :class:`~pinn.history.History`.
+    """Runs Adam then a SciPy method (L-BFGS-B) on a loss, recording one :class:`~pinn.history.History`.
 
     Args:
-        problem: anything with a ``loss()`` method (a :data:`~pinn.objective.LossFn`) and a
-            ``variables`` list, e.g. a :class:`~pinn.problem.Problem`. Or pass ``loss_fn`` and
-            ``variables`` instead, for losses of any form.
+        problem: a :class:`~pinn.loss.Loss` (e.g. a :class:`~pinn.problem.Problem`, or any
+            subclass: a discrete-time loss, a custom loss), or anything with a ``loss()`` method
+            and a ``variables`` list. Or pass ``loss_fn`` and ``variables`` instead.
         callbacks: callbacks for both phases (called once per step/iteration).
-        jit_compile: compile both phases' functions with XLA.
+        jit_compile: compile the value-and-gradient function with XLA.
         checkpoint: an HDF5 file (.h5) to keep the training state in (see :mod:`pinn.checkpoint`),
             or None for none. It is written every ``checkpoint_every`` steps/iterations, when a
             phase ends, and when a run is interrupted or stopped (then at the best weights).
@@ -114,6 +151,9 @@ class Trainer:
             of phases and on interruption). Default 1000.
         settings: a JSON-serialisable dict describing the setup (e.g. a script's seed, sizes and
             dtype), stored in checkpoints; :meth:`load` refuses a checkpoint whose settings differ.
+        chunk_size: evaluate the loss's chunkable point sets (a Problem's collocation points) in
+            chunks of at most this many rows; same loss and gradient, less memory.
+        resample: a :class:`~pinn.resample.Resample`: new points every N steps/iterations.
 
     The trainer keeps the training state in one place: the variables, the Adam state (moments and
     step count, continued by later ``train`` calls), the history, and the progress of the current
@@ -131,56 +171,67 @@ class Trainer:
         checkpoint: str | os.PathLike[str] | None = None,
         checkpoint_every: int = 1000,
         settings: Mapping[str, Any] | None = None,
+        chunk_size: int | None = None,
+        resample: Resample | None = None,
     ) -> None:
         if problem is not None:
             if loss_fn is not None or variables is not None:
                 raise ValueError("give either problem, or loss_fn and variables, not both")
-            if not callable(getattr(problem, "loss", None)) or not hasattr(problem, "variables"):
-                raise TypeError(
-                    f"problem must have a loss() method and a variables list, got {type(problem).__name__}"
-                )
-            loss_fn, variables = problem.loss, problem.variables
-        if loss_fn is None or variables is None:
-            raise ValueError("give a problem, or both loss_fn and variables")
-        check_loss_fn(loss_fn)
+            if not isinstance(problem, Loss):
+                if not callable(getattr(problem, "loss", None)) or not hasattr(problem, "variables"):
+                    raise TypeError(
+                        "problem must be a pinn.Loss (e.g. a pinn.Problem) or have a loss() method "
+                        f"and a variables list, got {type(problem).__name__}"
+                    )
+                problem = FunctionLoss(problem.loss, problem.variables)
+            loss: Loss = problem
+        else:
+            if loss_fn is None or variables is None:
+                raise ValueError("give a problem, or both loss_fn and variables")
+            loss = as_loss(loss_fn, variables)
         self.checkpoint = checkpoint_path(checkpoint, "checkpoint") if checkpoint is not None else None
         check_int(checkpoint_every, "checkpoint_every", meaning="steps/iterations")
         if settings is not None and not isinstance(settings, Mapping):
             raise TypeError(f"settings must be a dict or None, got {type(settings).__name__}")
         self.settings: dict[str, Any] = json.loads(json.dumps(dict(settings or {})))  # as stored
-        self.loss_fn: LossFn = loss_fn
-        self.variables = list(variables)
-        self.layout = FlatLayout(self.variables)
+        if resample is not None and not isinstance(resample, Resample):
+            raise TypeError(f"resample must be a pinn.Resample or None, got {type(resample).__name__}")
+        if callbacks is not None and not isinstance(callbacks, (list, tuple)):
+            raise TypeError(f"callbacks must be a list of pinn.Callback, got {type(callbacks).__name__}")
+        self.loss = loss
+        self.objective = CompiledObjective(loss, jit_compile=jit_compile, chunk_size=chunk_size)
+        if resample is not None and resample.point_set not in self.objective.points:
+            raise ValueError(f"resample.point_set {resample.point_set!r} is not a point set of the loss; "
+                             f"its point sets are {sorted(self.objective.points)}")
+        self.resample = resample
+        self.layout = self.objective.layout
+        self.variables = self.layout.variables
         self.callbacks = list(callbacks or [])
         self.jit_compile = bool(jit_compile)
         self.checkpoint_every = checkpoint_every
         self.history = History()
         self._recorder = HistoryRecorder(self.history)
-        self._adam: Adam | None = None
+        self.adam_state = Adam(self.layout.size)
         self.progress: dict[str, Any] = fresh_progress()
+        self._save_error: OSError | None = None
 
     # -- the training state, saved and restored -----------------------------------------------
-    def _adam_optimizer(self) -> Adam:
-        if self._adam is None:
-            self._adam = Adam(self.loss_fn, self.variables, jit_compile=self.jit_compile)
-        return self._adam
-
     def state(self, weights: np.ndarray | None = None) -> Checkpoint:
         """The training state as a :class:`~pinn.checkpoint.Checkpoint` (``weights``: a flat
         vector to store instead of the variables' current values, e.g. an L-BFGS iterate)."""
-        adam_state = None
-        if self._adam is not None:
-            adam_state = {"m": self._adam.m.numpy(), "v": self._adam.v.numpy(),
-                          "iterations": int(self._adam.iterations.numpy())}
+        points = {}
+        if self.resample is not None:
+            points = {self.resample.point_set: self.objective.points[self.resample.point_set]}
         return Checkpoint(
             weights=self.layout.flatten() if weights is None else np.array(weights, dtype=np.float64),
             variable_names=[v.name for v in self.layout.variables],
             variable_shapes=[tuple(int(d) for d in s) for s in self.layout.shapes],
             dtype=self.layout.dtype.name,
             history=self.history,
-            adam=adam_state,
+            adam=self.adam_state.state() if self.adam_state.iterations else None,
             progress=dict(self.progress),
             settings=self.settings,
+            points=points,
         )
 
     def save(self, path: str | os.PathLike[str] | None = None, *, weights: np.ndarray | None = None) -> Path:
@@ -196,13 +247,13 @@ class Trainer:
     def load(self, path: str | os.PathLike[str] | None = None) -> Checkpoint:
         """Restore the training state from ``path`` (default: the trainer's ``checkpoint``).
 
-        Sets the variables, the Adam state, the history and the progress, so that
-        ``train(..., resume=True)`` goes on where the saved run stopped. Returns the checkpoint.
+        Sets the variables, the Adam state, the history, the progress and resampled points, so
+        that ``train(..., resume=True)`` goes on where the saved run stopped. Returns the checkpoint.
 
         Raises:
-            FileNotFoundError: no such file. ValueError: not a checkpoint, one of other variables
-            (their number, shapes or dtype differ), or of other ``settings``; raised before anything
-            is changed.
+            FileNotFoundError: no such file. ValueError: not a valid checkpoint, one of other
+            variables (their number, shapes or dtype differ), or of other ``settings``; raised
+            before anything is changed.
         """
         path = path if path is not None else self.checkpoint
         if path is None:
@@ -227,32 +278,46 @@ class Trainer:
                 f"checkpoint {str(path)!r} was written by a run with other settings ("
                 + "; ".join(differ) + "): resume with the same settings, or start a new run"
             )
-        self.layout.set_flat(saved.weights)
+        for name, values in saved.points.items():
+            if name not in self.objective.points or values.shape != self.objective.points[name].shape:
+                raise ValueError(f"checkpoint {str(path)!r} holds points {name!r} of shape "
+                                 f"{values.shape} that this loss does not have")
+        adam_state = Adam(self.layout.size)
         if saved.adam is not None:
-            optimizer = self._adam_optimizer()
-            optimizer.m.assign(saved.adam["m"].astype(self.layout.dtype.as_numpy_dtype))
-            optimizer.v.assign(saved.adam["v"].astype(self.layout.dtype.as_numpy_dtype))
-            optimizer.iterations.assign(saved.adam["iterations"])
+            try:
+                adam_state.load_state(saved.adam)
+            except (ValueError, KeyError) as error:
+                raise ValueError(f"checkpoint {str(path)!r}: bad Adam state ({error})") from None
+        # everything checked: change the state
+        self.layout.set_flat(saved.weights)
+        self.adam_state = adam_state
+        for name, values in saved.points.items():
+            self.objective.set_points(name, values)
         self.history = saved.history
         self._recorder = HistoryRecorder(self.history)
-        self.progress = dict(saved.progress)
+        self.progress = {**fresh_progress(), **saved.progress}
         return saved
 
     # -- training ---------------------------------------------------------------------------------
-    def _lbfgs_plan(self, method: str, options: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    def _second_phase_plan(self, options: Mapping[str, Any]) -> dict[str, Any] | None:
         """The SciPy options left for this plan's second phase, or None if it is over."""
-        resolved = _resolve_options(method, options)
-        done_nit, done_nfev = self.progress["lbfgs_nit"], self.progress["lbfgs_nfev"]
-        status = self.progress["lbfgs_status"]
-        if status is not None and status != 1:  # converged or failed: resuming changes nothing
-            return None
-        left = dict(resolved)
-        for key, done in (("maxiter", done_nit), ("maxfun", done_nfev)):
-            if key in left and left[key] is not None:
+        if self.progress["lbfgs_status"] == Status.CONVERGED.value:
+            return None  # converged: resuming changes nothing
+        left = dict(options)
+        for key, done in (("maxiter", self.progress["lbfgs_nit"]), ("maxfun", self.progress["lbfgs_nfev"])):
+            if left.get(key) is not None:
                 left[key] = int(left[key]) - int(done)
                 if left[key] < 1:
                     return None
         return left
+
+    def _resample_now(self) -> None:
+        """Replace the resampled point set by draw number ``progress["resamples"] + 1``."""
+        resample = self.resample
+        count = int(self.progress["resamples"]) + 1
+        n = self.objective.points[resample.point_set].shape[0]
+        self.objective.set_points(resample.point_set, resample.draw(self.loss, n, count))
+        self.progress["resamples"] = count
 
     def train(
         self,
@@ -272,7 +337,8 @@ class Trainer:
             adam_steps: Adam steps (0 skips the phase).
             learning_rate: Adam's learning rate or schedule ``step -> rate``.
             lbfgs: run the SciPy phase.
-            lbfgs_options: SciPy options; see :func:`pinn.minimize` (defaults: the PINN paper's).
+            lbfgs_options: SciPy options, checked by name and value before any work; see
+                :func:`pinn.minimize` (defaults: :data:`pinn.LBFGS_DEFAULTS`).
             method: the SciPy method of the second phase.
             verbose: print progress every ``verbose`` steps/iterations (0: silent).
             callbacks: extra callbacks for this call only.
@@ -283,29 +349,40 @@ class Trainer:
                 point with the iterations and evaluations left (L-BFGS's curvature memory is not
                 saved, so it is rebuilt), and is skipped if it had converged. The history goes on.
 
+        Adam's moments belong to the weights Adam left: when a SciPy phase has moved the weights
+        since (an Adam phase extended after L-BFGS), they are reset before Adam goes on.
+
         Ctrl-C (and SIGTERM in the example scripts) ends the call with status ``"interrupted"``, the
         variables at the best point of the phase that was running, the history kept, and the
-        checkpoint written there.
+        checkpoint written there. A second Ctrl-C within 2 s of the first (e.g. a script that
+        calls ``train`` in a loop) raises ``KeyboardInterrupt`` after the checkpoint is written.
         """
+        global _last_interrupt
         check_int(adam_steps, "adam_steps")
         check_int(verbose, "verbose", meaning="a print period")
         if not isinstance(resume, bool):
             raise TypeError(f"resume must be True or False, got {resume!r}")
+        if not isinstance(lbfgs, bool):
+            raise TypeError(f"lbfgs must be True or False, got {lbfgs!r}")
         if not lbfgs and adam_steps == 0:
             raise ValueError("nothing to do: adam_steps is 0 and lbfgs is False")
         method = _canonical_method(method)
-        _resolve_options(method, lbfgs_options)  # bad options fail here, before any work
+        options = _resolve_options(method, lbfgs_options)  # bad options fail here, before any work
+        if callbacks is not None and not isinstance(callbacks, (list, tuple)):
+            raise TypeError(f"callbacks must be a list of pinn.Callback, got {type(callbacks).__name__}")
 
-        resumed = False
         if resume:
             if self.checkpoint is not None and self.checkpoint.is_file():
                 self.load()
-            resumed = self.progress != fresh_progress()
         else:
             self.progress = fresh_progress()
+        resumed = self.progress != fresh_progress()
+        self._save_error = None
         run_callbacks: list[Callback] = [
             self._recorder, _ProgressTracker(self), *self.callbacks, *(callbacks or [])
         ]
+        if self.resample is not None:
+            run_callbacks.insert(2, _AdamResampler(self))
         if verbose:
             run_callbacks.append(ProgressLogger(every=int(verbose)))
 
@@ -314,35 +391,24 @@ class Trainer:
         status = "completed"
         phase = None
         adam_done = min(int(self.progress["adam_steps"]), int(adam_steps))
-        done_nit, done_nfev = int(self.progress["lbfgs_nit"]), int(self.progress["lbfgs_nfev"])
         try:
             if adam_steps > adam_done:
                 phase = "adam"
+                if not self.progress["adam_current"] and self.adam_state.iterations:
+                    self.adam_state.reset()  # the weights moved since: the moments are stale
                 adam_result = adam(
-                    self.loss_fn, self.variables, int(adam_steps) - adam_done, learning_rate,
-                    callbacks=run_callbacks, optimizer=self._adam_optimizer(), start_step=adam_done,
+                    None, None, int(adam_steps) - adam_done, learning_rate,
+                    callbacks=run_callbacks, optimizer=self.adam_state, start_step=adam_done,
+                    objective=self.objective,
                 )
                 self.progress["adam_steps"] = adam_done + int(adam_result.nit)
-                if adam_result.status == 1:
-                    status = "stopped"
-                elif adam_result.status == 2:
-                    status = "nonfinite"
+                self.progress["adam_status"] = adam_result.status.value
+                self.progress["adam_current"] = True
+                status = self._run_status(adam_result)
                 self._save_if_set()
-            options_left = self._lbfgs_plan(method, lbfgs_options) if lbfgs else None
-            if options_left is not None and status == "completed":
+            if lbfgs and status == "completed":
                 phase = "lbfgs"
-                lbfgs_result = minimize(
-                    self.loss_fn, self.variables, method=method, options=options_left,
-                    callbacks=run_callbacks, jit_compile=self.jit_compile,
-                    start_iteration=done_nit, start_nfev=done_nfev,
-                )
-                self.progress["lbfgs_nit"] = done_nit + int(lbfgs_result.nit)
-                self.progress["lbfgs_nfev"] = done_nfev + int(lbfgs_result.nfev)
-                if lbfgs_result.status == 99:
-                    status = "stopped"
-                else:
-                    self.progress["lbfgs_status"] = int(lbfgs_result.status)
-                self._save_if_set()
+                lbfgs_result, status = self._second_phase(method, options, run_callbacks)
         except KeyboardInterrupt as interrupt:
             status = "interrupted"
             partial = getattr(interrupt, "result", None)  # the phase's best point and counts
@@ -350,25 +416,90 @@ class Trainer:
                 adam_result = partial
                 if partial is not None:
                     self.progress["adam_steps"] = adam_done + int(partial.nit)
-            elif phase == "lbfgs":
+                    self.progress["adam_status"] = Status.INTERRUPTED.value
+            elif phase == "lbfgs" and partial is not None:
                 lbfgs_result = partial
-                if partial is not None:
-                    self.progress["lbfgs_nit"] = done_nit + int(partial.nit)
-                    self.progress["lbfgs_nfev"] = done_nfev + int(partial.nfev)
+                self.progress["lbfgs_nit"] = partial.start_nit + int(partial.nit)
+                self.progress["lbfgs_nfev"] = partial.start_nfev + int(partial.nfev)
             self._save_if_set()  # the variables are at the phase's best point
+            now = time.monotonic()
+            repeated = now - _last_interrupt < _DOUBLE_INTERRUPT_S
+            _last_interrupt = now
+            if repeated:
+                raise
         wall = time.perf_counter() - start
         last = lbfgs_result if lbfgs_result is not None else adam_result
         if last is not None:
-            final_loss, terms = float(last.fun), dict(last.terms)
+            final_loss, terms, coefficients = float(last.fun), dict(last.terms), dict(last.coefficients)
+            message = last.message
         else:  # nothing left to do in a resumed plan: report the loss where it stands
-            loss, named = split_loss_output(self.loss_fn())
-            final_loss, terms = float(loss), {k: float(v) for k, v in named.items()}
+            evaluation = self.objective(self.layout.flatten())
+            final_loss, terms, coefficients = evaluation.fun, evaluation.terms, evaluation.coefficients
+            message = "nothing left to do: the plan had finished"
+        if self._save_error is not None:
+            status = "failed"
+            message = f"could not write the checkpoint {str(self.checkpoint)!r}: {self._save_error}"
         return TrainingResult(
             history=self.history, adam=adam_result, lbfgs=lbfgs_result, status=status,
-            wall_time=wall, final_loss=final_loss, terms=terms, progress=dict(self.progress),
-            resumed=resumed, checkpoint=self.checkpoint,
+            wall_time=wall, final_loss=final_loss, terms=terms, coefficients=coefficients,
+            progress=dict(self.progress), resumed=resumed, checkpoint=self.checkpoint,
+            message=message,
         )
+
+    def _second_phase(self, method: str, options: Mapping[str, Any],
+                      run_callbacks: list[Callback]) -> tuple[PhaseResult | None, str]:
+        """Run the SciPy phase (in runs of ``resample.every`` iterations when resampling)."""
+        result, status = None, "completed"
+        while True:
+            left = self._second_phase_plan(options)
+            if left is None:
+                return result, status
+            done_nit, done_nfev = int(self.progress["lbfgs_nit"]), int(self.progress["lbfgs_nfev"])
+            segment = None
+            if self.resample is not None:
+                segment = self.resample.every - done_nit % self.resample.every
+                if left.get("maxiter") is None or segment < left["maxiter"]:
+                    left["maxiter"] = segment
+                else:
+                    segment = None  # the budget ends first
+            self.progress["adam_current"] = False
+            self.progress["lbfgs_status"] = None
+            result = minimize(None, None, method=method, options=left, callbacks=run_callbacks,
+                              start_iteration=done_nit, start_nfev=done_nfev,
+                              objective=self.objective)
+            self.progress["lbfgs_nit"] = done_nit + int(result.nit)
+            self.progress["lbfgs_nfev"] = done_nfev + int(result.nfev)
+            self.progress["lbfgs_status"] = result.status.value
+            status = self._run_status(result)
+            self._save_if_set()
+            resample_due = (segment is not None and result.nit >= segment
+                            and result.status in (Status.LIMIT_REACHED, Status.CONVERGED))
+            if not resample_due:
+                return result, status
+            self.progress["lbfgs_status"] = None  # the phase goes on, on new points
+            self._resample_now()
+
+    def _run_status(self, result: PhaseResult) -> str:
+        if result.status in (Status.CONVERGED, Status.LIMIT_REACHED):
+            return "completed"
+        if result.status is Status.STOPPED and self._save_error is not None:
+            return "failed"
+        return result.status.value
 
     def _save_if_set(self) -> None:
         if self.checkpoint is not None:
-            self.save()
+            try:
+                self.save()
+            except OSError as error:
+                self._save_error = error
+
+
+class _AdamResampler(Callback):
+    """Resamples every ``resample.every`` Adam steps (the SciPy phase resamples between runs)."""
+
+    def __init__(self, trainer: Trainer) -> None:
+        self.trainer = trainer
+
+    def on_iteration_end(self, iteration: int, logs: Mapping[str, Any]) -> None:
+        if logs["phase"] == "adam" and iteration % self.trainer.resample.every == 0:
+            self.trainer._resample_now()

@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 import pinn
-from equations import Burgers
+from pinn.equations import Burgers
 from pinn.reference.burgers import burgers_solution
 
 

@@ -45,8 +45,19 @@ NU: float = 0.01 / np.pi
 #: about 370 nodes.
 DEFAULT_QUADRATURE_POINTS: int = 100
 _MAX_QUADRATURE_POINTS: int = 300
-#: Where ``main`` writes by default: ``data/burgers_shock.h5`` at the repository root.
-DEFAULT_OUT: Path = Path(__file__).resolve().parents[2] / "data" / "burgers_shock.h5"
+
+
+def _default_out() -> Path:
+    from pinn.data import SOURCE_DATA_DIR
+
+    if SOURCE_DATA_DIR is not None:  # a source checkout: regenerate the repository's file
+        return SOURCE_DATA_DIR / "burgers_shock.h5"
+    return Path("burgers_shock.h5")  # an installed pinn: never write into site-packages
+
+
+#: Where ``main`` writes by default: ``data/burgers_shock.h5`` of the repository when pinn runs
+#: from a source checkout, else ``burgers_shock.h5`` in the current folder.
+DEFAULT_OUT: Path = _default_out()
 GENERATOR_COMMAND: str = "python -m pinn.reference.burgers"
 
 
@@ -131,28 +142,62 @@ def burgers_reference_grid(
     return x, t, burgers_solution(x, t, nu=NU, quadrature_points=quadrature_points)
 
 
-def main(argv: Sequence[str] | None = None) -> Path:
-    """Command line: write the reference grid to an HDF5 file (``python -m pinn.reference.burgers``).
+def _quadrature_points(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if not 1 <= value <= _MAX_QUADRATURE_POINTS:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer in [1, {_MAX_QUADRATURE_POINTS}], got {text}")
+    return value
 
-    Returns:
-        The path written.
-    """
-    from pinn.data import save_reference
 
-    parser = argparse.ArgumentParser(
-        prog=GENERATOR_COMMAND,
+def _hdf5_path(text: str) -> Path:
+    path = Path(text)
+    if not text or path.suffix.lower() not in (".h5", ".hdf5"):
+        raise argparse.ArgumentTypeError(f"expected an .h5 or .hdf5 file path, got {text!r}")
+    return path
+
+
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
+    """The command line of :func:`main` (``pinn data burgers`` uses it too)."""
+    from pinn.settings import OneLineArgumentParser
+
+    parser = OneLineArgumentParser(
+        prog=prog or GENERATOR_COMMAND,
         description="Write the exact viscous Burgers solution (Hopf-Cole, Gauss-Hermite) on the "
         "burgers_shock grid (x: 256 points in [-1, 1], t = 0, 0.01, ..., 0.99) to HDF5.",
     )
     parser.add_argument(
-        "--out", type=Path, default=DEFAULT_OUT, help=f"output .h5 file (default: {DEFAULT_OUT})"
+        "--out", type=_hdf5_path, default=DEFAULT_OUT, help=f"output .h5 file (default: {DEFAULT_OUT})"
     )
     parser.add_argument(
         "--quadrature-points",
-        type=int,
+        type=_quadrature_points,
         default=DEFAULT_QUADRATURE_POINTS,
-        help=f"Gauss-Hermite nodes (default: {DEFAULT_QUADRATURE_POINTS})",
+        help=f"Gauss-Hermite nodes, 1 to {_MAX_QUADRATURE_POINTS} (default: {DEFAULT_QUADRATURE_POINTS})",
     )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, prog: str | None = None) -> Path:
+    """Command line: write the reference grid to an HDF5 file (``python -m pinn.reference.burgers``,
+    ``pinn data burgers``).
+
+    Args:
+        argv: the flags (default ``sys.argv[1:]``).
+        prog: the program name in usage and errors (default ``python -m pinn.reference.burgers``).
+
+    Returns:
+        The path written.
+
+    Raises:
+        SystemExit: bad flags (status 2, one line on stderr) or ``--help`` (status 0).
+    """
+    from pinn.data import save_reference
+
+    parser = build_parser(prog)
     args = parser.parse_args(argv)
 
     x, t, usol = burgers_reference_grid(quadrature_points=args.quadrature_points)
