@@ -68,6 +68,12 @@ class CompiledObjective:
             loss and gradient equal the unchunked ones to round-off while memory holds one chunk.
             The other point sets go whole into every chunk; their terms count in the first only.
             A term must depend on the chunkable sets or not at all.
+        strategy: a ``tf.distribute`` strategy (MirroredStrategy, MultiWorkerMirroredStrategy...):
+            data parallelism. The chunkable point sets are split into one piece per replica (per
+            replica and chunk with ``chunk_size``), each replica evaluates its pieces' sums,
+            counts and gradient, and these are all-reduced, so the loss and gradient equal the
+            single-device ones to round-off, also for uneven pieces. Every worker evaluates at the
+            chief's flat vector. The variables need not be created under ``strategy.scope()``.
 
     Attributes:
         loss: the :class:`~pinn.loss.Loss`.
@@ -86,6 +92,7 @@ class CompiledObjective:
         allow_unused: bool = False,
         *,
         chunk_size: int | None = None,
+        strategy: Any = None,
     ) -> None:
         self.loss = as_loss(loss, variables)
         self.layout = FlatLayout(self.loss.variables)
@@ -105,9 +112,15 @@ class CompiledObjective:
         unknown = sorted(set(self.loss.chunkable) - set(self.points))
         if unknown:
             raise ValueError(f"chunkable names point sets {unknown} that the loss does not have")
-        self._chunked = chunk_size is not None and any(
-            self.points[name].shape[0] > chunk_size for name in self.loss.chunkable
-        )
+        self.strategy = strategy
+        self.replicas = int(strategy.num_replicas_in_sync) if strategy is not None else 1
+        if strategy is not None and not self.loss.chunkable:
+            raise ValueError(f"a strategy shards the loss's chunkable point sets, and "
+                             f"{type(self.loss).__name__} has none")
+        largest = max([self.points[name].shape[0] for name in self.loss.chunkable], default=0)
+        per_piece = chunk_size if chunk_size is not None else largest
+        self._pieces = self.replicas * max(1, math.ceil(largest / (self.replicas * max(per_piece, 1))))
+        self._chunked = self._pieces > 1 or strategy is not None
         rows = [None if self._chunked else p.shape[0] for p in self.points.values()]
         point_spec = {
             name: tf.TensorSpec([n, p.shape[1]], self.dtype)
@@ -120,6 +133,12 @@ class CompiledObjective:
             jit_compile=self.jit_compile,
             autograph=False,
         )
+        if strategy is not None:  # XLA inside each replica; the reductions outside it
+            replica = tf.function(self._replica, jit_compile=True) if self.jit_compile else self._replica
+            self._distributed = tf.function(
+                lambda flat, points, scale, mask, chief: self._distributed_step(
+                    replica, flat, points, scale, mask, chief),
+                autograph=False, reduce_retracing=True)
         self._concrete = None
         self._no_scale = tf.zeros([0], tf.float64)
         self._scales: list[tf.Tensor] | None = None  # per chunk: the terms' scales
@@ -143,19 +162,23 @@ class CompiledObjective:
         self._make_inputs()
 
     def _make_inputs(self) -> None:
-        """The point tensors of each chunk (one chunk when not chunked): chunk i holds row chunk i
-        of every chunkable set (empty past its end) and the whole of every other set."""
+        """The point tensors of each chunk (one chunk when not chunked): chunk i holds row piece i
+        of every chunkable set (the pieces differ in size by at most one row) and the whole of
+        every other set. With a strategy, chunk i goes to replica i mod R."""
         tensors = {k: tf.constant(v, self.dtype) for k, v in self.points.items()}
         if not self._chunked:
             self._inputs = [tensors]
             return
-        size = int(self.chunk_size)  # type: ignore[arg-type]
-        chunks = max(math.ceil(self.points[k].shape[0] / size) for k in self.loss.chunkable)
-        self._inputs = [
-            {k: t[i * size:(i + 1) * size] if k in self.loss.chunkable else t for k, t in tensors.items()}
-            for i in range(chunks)
-        ]
+
+        def piece(name: str, tensor: tf.Tensor, i: int) -> tf.Tensor:
+            if name not in self.loss.chunkable:
+                return tensor
+            bounds = np.linspace(0, self.points[name].shape[0], self._pieces + 1).round().astype(int)
+            return tensor[bounds[i]:bounds[i + 1]]
+
+        self._inputs = [{k: piece(k, t, i) for k, t in tensors.items()} for i in range(self._pieces)]
         self._empty_chunk = {k: t[:0] if k in self.loss.chunkable else t for k, t in tensors.items()}
+        self._distributed_inputs = None
 
     def _plan_chunks(self, flat: tf.Tensor) -> None:
         """Find, once, which terms depend on the chunked sets (their count is 0 when those sets
@@ -168,6 +191,42 @@ class CompiledObjective:
         self._counts = sum(m * c for m, c in zip(self._masks, counts))
         inverse = np.divide(1.0, self._counts, out=np.zeros_like(self._counts), where=self._counts != 0)
         self._scales = [tf.constant(m * inverse, tf.float64) for m in self._masks]
+        if self.strategy is not None:
+            self._distribute_inputs()
+
+    # -- data parallelism -----------------------------------------------------------------------
+    def _distribute_inputs(self) -> None:
+        """Per-replica values of each round's pieces, scales, masks, and the chief's 1/0 flag."""
+        strategy, replicas = self.strategy, self.replicas
+        self._distributed_inputs = []
+        for start in range(0, len(self._inputs), replicas):
+            def value(context, start=start):
+                i = start + context.replica_id_in_sync_group
+                return (self._inputs[i], self._scales[i],
+                        tf.constant(self._masks[i].astype(np.float64)),
+                        tf.constant(1.0 if i == 0 else 0.0, tf.float64))
+            self._distributed_inputs.append(
+                strategy.experimental_distribute_values_from_function(value))
+
+    def _distributed_step(self, replica, flat, points, scale, mask, chief):
+        """One data-parallel evaluation: the chief's flat vector goes to every worker (a sum in
+        which only the chief's copy is non-zero), each replica evaluates its piece, and the
+        sums, counts and gradients are all-reduced."""
+        ReduceOp = tf.distribute.ReduceOp
+        strategy = self.strategy
+        flat = strategy.reduce(ReduceOp.SUM, strategy.run(lambda c: flat * c, args=(chief,)), axis=None)
+        self.layout.assign(flat)
+        total, gradient, sums, counts, named, coefficients = strategy.run(
+            replica, args=(points, scale, mask))
+        reduce = lambda v: strategy.reduce(ReduceOp.SUM, v, axis=None)  # noqa: E731
+        first = lambda v: strategy.experimental_local_results(v)[0]  # noqa: E731
+        return (reduce(total), reduce(gradient), reduce(sums), reduce(counts),
+                {k: first(v) for k, v in named.items()}, {k: first(v) for k, v in coefficients.items()})
+
+    def _replica(self, points, scale, mask):
+        """One replica's piece: its weighted total, gradient, and masked sums and counts."""
+        total, gradient, sums, counts, named, coefficients = self._terms_and_gradient(points, scale)
+        return total, gradient, sums * mask, counts * mask, named, coefficients
 
     @property
     def num_chunks(self) -> int:
@@ -180,6 +239,10 @@ class CompiledObjective:
         w = ``scale`` if given, else 1 / C."""
         self.trace_count += 1
         self.layout.assign(flat)
+        return self._terms_and_gradient(points, scale)
+
+    def _terms_and_gradient(self, points: dict[str, tf.Tensor], scale: tf.Tensor):
+        """The body of :meth:`_value_and_gradient` at the variables' current values."""
         variables = self.layout.variables
         with tf.GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(variables)
@@ -227,8 +290,14 @@ class CompiledObjective:
             if self._scales is None:
                 self._plan_chunks(flat)
             fun, jac, sums, counts = 0.0, 0.0, 0.0, 0.0
-            for chunk, scale, mask in zip(self._inputs, self._scales, self._masks):
-                total, gradient, s, c, named, coefficients = self._call_chunk(flat, chunk, scale)
+            if self.strategy is not None:
+                if self._distributed_inputs is None:  # new points
+                    self._distribute_inputs()
+                rounds = [(self._distributed(flat, *inputs), 1.0) for inputs in self._distributed_inputs]
+            else:
+                rounds = [(self._call_chunk(flat, chunk, scale), mask)
+                          for chunk, scale, mask in zip(self._inputs, self._scales, self._masks)]
+            for (total, gradient, s, c, named, coefficients), mask in rounds:
                 fun, jac = fun + float(total), jac + gradient.numpy()
                 sums, counts = sums + mask * s.numpy(), counts + mask * c.numpy()
             if not np.array_equal(counts, self._counts):

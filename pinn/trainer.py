@@ -19,6 +19,7 @@ import numpy as np
 
 from pinn.adam import Adam, LearningRate, adam
 from pinn.callbacks import Callback, HistoryRecorder, ProgressLogger
+from pinn.distribute import is_chief
 from pinn.checkpoint import Checkpoint, checkpoint_path, fresh_progress, load_checkpoint, save_checkpoint
 from pinn.history import History
 from pinn.loss import FunctionLoss, Loss, LossFn, as_loss
@@ -127,7 +128,8 @@ class _ProgressTracker(Callback):
         else:
             progress["lbfgs_nit"], progress["lbfgs_nfev"] = int(iteration), int(logs["nfev"])
         every = self.trainer.checkpoint_every
-        if self.trainer.checkpoint is not None and every and iteration % every == 0:
+        if (self.trainer.checkpoint is not None and self.trainer.writes_checkpoints and every
+                and iteration % every == 0):
             try:
                 self.trainer.save(weights=logs.get("x"))
             except OSError as error:
@@ -154,6 +156,11 @@ class Trainer:
         chunk_size: evaluate the loss's chunkable point sets (a Problem's collocation points) in
             chunks of at most this many rows; same loss and gradient, less memory.
         resample: a :class:`~pinn.resample.Resample`: new points every N steps/iterations.
+        strategy: a ``tf.distribute`` strategy for data-parallel evaluation (see
+            :mod:`pinn.distribute`): every phase sees the single-device loss and gradient to
+            round-off; only the chief writes the checkpoint (every worker reads it to resume, so
+            it must be on a file system they share). A checkpoint resumes with or without a
+            strategy, on any number of devices.
 
     The trainer keeps the training state in one place: the variables, the Adam state (moments and
     step count, continued by later ``train`` calls), the history, and the progress of the current
@@ -173,6 +180,7 @@ class Trainer:
         settings: Mapping[str, Any] | None = None,
         chunk_size: int | None = None,
         resample: Resample | None = None,
+        strategy: Any = None,
     ) -> None:
         if problem is not None:
             if loss_fn is not None or variables is not None:
@@ -199,7 +207,10 @@ class Trainer:
         if callbacks is not None and not isinstance(callbacks, (list, tuple)):
             raise TypeError(f"callbacks must be a list of pinn.Callback, got {type(callbacks).__name__}")
         self.loss = loss
-        self.objective = CompiledObjective(loss, jit_compile=jit_compile, chunk_size=chunk_size)
+        self.objective = CompiledObjective(loss, jit_compile=jit_compile, chunk_size=chunk_size,
+                                           strategy=strategy)
+        self.strategy = strategy
+        self.writes_checkpoints = is_chief(strategy)  # every worker reads it on resume
         if resample is not None and resample.point_set not in self.objective.points:
             raise ValueError(f"resample.point_set {resample.point_set!r} is not a point set of the loss; "
                              f"its point sets are {sorted(self.objective.points)}")
@@ -487,7 +498,7 @@ class Trainer:
         return result.status.value
 
     def _save_if_set(self) -> None:
-        if self.checkpoint is not None:
+        if self.checkpoint is not None and self.writes_checkpoints:
             try:
                 self.save()
             except OSError as error:
