@@ -7,6 +7,7 @@ The public API:
 - optimisation: :func:`minimize` (SciPy L-BFGS-B and other gradient methods over TensorFlow
   variables), :func:`adam` / :class:`Adam`, :class:`FlatLayout`, :class:`CompiledObjective`;
   how a phase ended: :class:`Status`, :class:`PhaseResult`; resampling: :class:`Resample`;
+- discrete time: :func:`gauss_legendre` / :func:`irk_weights` (implicit Runge–Kutta weights);
 - callbacks and history: :class:`Callback`, :class:`ProgressLogger`, :class:`HistoryRecorder`,
   :class:`LambdaCallback`, :class:`History`;
 - PDEs: :class:`Equation`, :class:`Trainable`, :class:`Derivatives`;
@@ -52,6 +53,7 @@ from pinn.loss import FunctionLoss, Loss, Term, mean_square
 from pinn.objective import CompiledObjective, Evaluation
 from pinn.optimize import GRADIENT_METHODS, LBFGS_DEFAULTS, minimize
 from pinn.resample import Resample
+from pinn.runge_kutta import gauss_legendre, irk_weights
 from pinn.status import Status
 from pinn.tracking import PhaseResult
 from pinn.plotting import plot_history, plot_solution
@@ -69,5 +71,5 @@ __all__ = [
     "HistoryRecord", "grid_points", "max_abs_error", "relative_l2_error", "mlp", "CompiledObjective",
     "GRADIENT_METHODS", "LBFGS_DEFAULTS", "minimize", "plot_history", "plot_solution", "Problem",
     "Trainer", "TrainingResult", "__version__", "Loss", "FunctionLoss", "Term", "mean_square",
-    "Evaluation", "Resample", "Status", "PhaseResult",
+    "Evaluation", "Resample", "Status", "PhaseResult", "gauss_legendre", "irk_weights",
 ]
