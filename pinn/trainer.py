@@ -24,13 +24,34 @@ from pinn.checkpoint import Checkpoint, checkpoint_path, fresh_progress, load_ch
 from pinn.history import History
 from pinn.loss import FunctionLoss, Loss, LossFn, as_loss
 from pinn.objective import CompiledObjective
-from pinn.optimize import _canonical_method, _resolve_options, minimize
+from pinn.optimize import GRADIENT_METHODS, _canonical_method, _resolve_options, minimize
+from pinn import quasi_newton as qn
 from pinn.resample import Resample
 from pinn.status import Status
 from pinn.tracking import PhaseResult
 from pinn.validation import check_int
 
-__all__ = ["Trainer", "TrainingResult", "RUN_STATUSES"]
+__all__ = ["Trainer", "TrainingResult", "RUN_STATUSES", "SECOND_PHASE_METHODS", "resolve_method"]
+
+#: Methods of the second phase: SciPy's gradient methods and the dense quasi-Newton ones.
+SECOND_PHASE_METHODS = GRADIENT_METHODS + qn.QUASI_NEWTON_METHODS
+
+
+def resolve_method(method: str, options: Mapping[str, Any] | None) -> tuple[str, dict[str, Any]]:
+    """The canonical name of a second-phase method and its options, merged with the method's
+    defaults and checked by name and value.
+
+    Raises:
+        ValueError: an unknown method (the message lists :data:`SECOND_PHASE_METHODS`), or a bad
+            option.
+    """
+    if isinstance(method, str) and method.lower() in {m.lower() for m in qn.QUASI_NEWTON_METHODS}:
+        return qn._canonical_method(method), qn._resolve_options(options)
+    if not isinstance(method, str) or method.lower() not in {m.lower() for m in GRADIENT_METHODS}:
+        raise ValueError(f"method must be one of {list(SECOND_PHASE_METHODS)}, got {method!r}")
+    method = _canonical_method(method)
+    return method, _resolve_options(method, options)
+
 
 #: How a whole ``train`` call ended: ``"completed"`` (every phase converged or used its budget),
 #: or the status of the phase that ended it early.
@@ -223,6 +244,7 @@ class Trainer:
         self.history = History()
         self._recorder = HistoryRecorder(self.history)
         self.adam_state = Adam(self.layout.size)
+        self.quasi_newton_state: qn.QuasiNewtonState | None = None
         self.progress: dict[str, Any] = fresh_progress()
         self._save_error: OSError | None = None
 
@@ -347,10 +369,16 @@ class Trainer:
         Args:
             adam_steps: Adam steps (0 skips the phase).
             learning_rate: Adam's learning rate or schedule ``step -> rate``.
-            lbfgs: run the SciPy phase.
-            lbfgs_options: SciPy options, checked by name and value before any work; see
-                :func:`pinn.minimize` (defaults: :data:`pinn.LBFGS_DEFAULTS`).
-            method: the SciPy method of the second phase.
+            lbfgs: run the second phase.
+            lbfgs_options: the second phase's options, checked by name and value before any
+                work: SciPy's (see :func:`pinn.minimize`; L-BFGS-B's defaults are
+                :data:`pinn.LBFGS_DEFAULTS`) or the quasi-Newton ones
+                (:data:`pinn.quasi_newton.QUASI_NEWTON_DEFAULTS`).
+            method: the second phase's method: L-BFGS-B (default) or another SciPy gradient
+                method, or a dense self-scaled quasi-Newton method (``"SSBFGS"``,
+                ``"SSBroyden1"``, ``"SSBroyden2"``, ``"BFGS-dense"``; :mod:`pinn.quasi_newton`),
+                whose inverse-Hessian estimate is kept across ``train`` calls and in the
+                checkpoint, so a resume continues exactly.
             verbose: print progress every ``verbose`` steps/iterations (0: silent).
             callbacks: extra callbacks for this call only.
             resume: go on with the plan where an earlier call stopped: from the trainer's checkpoint
@@ -377,8 +405,7 @@ class Trainer:
             raise TypeError(f"lbfgs must be True or False, got {lbfgs!r}")
         if not lbfgs and adam_steps == 0:
             raise ValueError("nothing to do: adam_steps is 0 and lbfgs is False")
-        method = _canonical_method(method)
-        options = _resolve_options(method, lbfgs_options)  # bad options fail here, before any work
+        method, options = resolve_method(method, lbfgs_options)  # bad ones fail here, before any work
         if callbacks is not None and not isinstance(callbacks, (list, tuple)):
             raise TypeError(f"callbacks must be a list of pinn.Callback, got {type(callbacks).__name__}")
 
@@ -387,6 +414,7 @@ class Trainer:
                 self.load()
         else:
             self.progress = fresh_progress()
+            self.quasi_newton_state = None  # a new plan starts from the identity
         resumed = self.progress != fresh_progress()
         self._save_error = None
         run_callbacks: list[Callback] = [
@@ -415,6 +443,8 @@ class Trainer:
                 self.progress["adam_steps"] = adam_done + int(adam_result.nit)
                 self.progress["adam_status"] = adam_result.status.value
                 self.progress["adam_current"] = True
+                if self.quasi_newton_state is not None and adam_result.nit:
+                    self.quasi_newton_state.drop_iterate()  # Adam moved the weights since
                 status = self._run_status(adam_result)
                 self._save_if_set()
             if lbfgs and status == "completed":
@@ -475,9 +505,16 @@ class Trainer:
                     segment = None  # the budget ends first
             self.progress["adam_current"] = False
             self.progress["lbfgs_status"] = None
-            result = minimize(None, None, method=method, options=left, callbacks=run_callbacks,
-                              start_iteration=done_nit, start_nfev=done_nfev,
-                              objective=self.objective)
+            if method in qn.QUASI_NEWTON_METHODS:
+                if self.quasi_newton_state is None:
+                    self.quasi_newton_state = qn.QuasiNewtonState(self.layout.size)
+                result = qn.quasi_newton(self.objective, method, left, run_callbacks,
+                                         state=self.quasi_newton_state, start_iteration=done_nit,
+                                         start_nfev=done_nfev)
+            else:
+                result = minimize(None, None, method=method, options=left, callbacks=run_callbacks,
+                                  start_iteration=done_nit, start_nfev=done_nfev,
+                                  objective=self.objective)
             self.progress["lbfgs_nit"] = done_nit + int(result.nit)
             self.progress["lbfgs_nfev"] = done_nfev + int(result.nfev)
             self.progress["lbfgs_status"] = result.status.value
@@ -489,6 +526,9 @@ class Trainer:
                 return result, status
             self.progress["lbfgs_status"] = None  # the phase goes on, on new points
             self._resample_now()
+            if self.quasi_newton_state is not None:
+                self.quasi_newton_state.drop_iterate()  # its loss and gradient were the old points'
+
 
     def _run_status(self, result: PhaseResult) -> str:
         if result.status in (Status.CONVERGED, Status.LIMIT_REACHED):

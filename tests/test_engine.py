@@ -351,3 +351,24 @@ def test_a_second_interrupt_soon_after_the_first_stops_a_script(tmp_path):
     with pytest.raises(KeyboardInterrupt):  # a second one within 2 s raises
         trainer.train(adam_steps=10, lbfgs=False, callbacks=[InterruptAt(5)], resume=True)
     assert pinn.load_checkpoint(tmp_path / "c.h5").progress["adam_steps"] == 5  # saved first
+
+
+@pytest.mark.parametrize("method", ["SSBFGS", "ssbroyden2"])
+def test_the_trainer_runs_a_dense_quasi_newton_second_phase(method):
+    problem, _ = small_problem()
+    trainer = pinn.Trainer(problem)
+    first = trainer.train(adam_steps=20, lbfgs_options={"maxiter": 15}, method=method)
+    assert first.lbfgs.method.lower() == method.lower() and first.progress["lbfgs_nit"] == 15
+    assert first.status == "completed" and first.progress["lbfgs_status"] == "limit_reached"
+    state = trainer.quasi_newton_state
+    assert state is not None and state.iteration == 15
+    more = trainer.train(adam_steps=20, lbfgs_options={"maxiter": 25}, method=method, resume=True)
+    assert more.lbfgs.nit == 10 and state.iteration == 25  # the same estimate, continued
+    assert more.final_loss < first.final_loss
+    assert trainer.objective.trace_count == 1
+
+
+def test_an_unknown_second_phase_method_lists_every_method():
+    loss, x = quadratic()
+    with pytest.raises(ValueError, match="SSBFGS.*|L-BFGS-B"):
+        pinn.Trainer(loss_fn=loss, variables=[x]).train(method="LBFGS")
