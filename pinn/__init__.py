@@ -6,7 +6,8 @@ The public API:
   (sum, count) pairs out), :class:`FunctionLoss`, :func:`mean_square`;
 - optimisation: :func:`minimize` (SciPy L-BFGS-B and other gradient methods over TensorFlow
   variables), :func:`adam` / :class:`Adam`, :class:`FlatLayout`, :class:`CompiledObjective`;
-  dense self-scaled quasi-Newton phases: :func:`quasi_newton`, :class:`QuasiNewtonState`;
+  dense self-scaled quasi-Newton phases: :func:`pinn.quasi_newton.quasi_newton`,
+  :class:`QuasiNewtonState`;
   how a phase ended: :class:`Status`, :class:`PhaseResult`; resampling: :class:`Resample`;
 - discrete time: :func:`gauss_legendre` / :func:`irk_weights` (implicit Runge–Kutta weights);
 - callbacks and history: :class:`Callback`, :class:`ProgressLogger`, :class:`HistoryRecorder`,
@@ -53,7 +54,7 @@ from pinn.networks import mlp
 from pinn.loss import FunctionLoss, Loss, Term, mean_square
 from pinn.objective import CompiledObjective, Evaluation
 from pinn.optimize import GRADIENT_METHODS, LBFGS_DEFAULTS, minimize
-from pinn.quasi_newton import QUASI_NEWTON_METHODS, QuasiNewtonState, quasi_newton
+from pinn.quasi_newton import QUASI_NEWTON_METHODS, QuasiNewtonState
 from pinn.resample import Resample
 from pinn.runge_kutta import gauss_legendre, irk_weights
 from pinn.status import Status
@@ -74,5 +75,5 @@ __all__ = [
     "GRADIENT_METHODS", "LBFGS_DEFAULTS", "minimize", "plot_history", "plot_solution", "Problem",
     "Trainer", "TrainingResult", "__version__", "Loss", "FunctionLoss", "Term", "mean_square",
     "Evaluation", "Resample", "Status", "PhaseResult", "gauss_legendre", "irk_weights",
-    "QUASI_NEWTON_METHODS", "QuasiNewtonState", "quasi_newton",
+    "QUASI_NEWTON_METHODS", "QuasiNewtonState",
 ]

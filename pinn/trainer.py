@@ -25,7 +25,7 @@ from pinn.history import History
 from pinn.loss import FunctionLoss, Loss, LossFn, as_loss
 from pinn.objective import CompiledObjective
 from pinn.optimize import GRADIENT_METHODS, _canonical_method, _resolve_options, minimize
-from pinn import quasi_newton as qn
+import pinn.quasi_newton as qn
 from pinn.resample import Resample
 from pinn.status import Status
 from pinn.tracking import PhaseResult
