@@ -11,7 +11,7 @@ The public API:
   how a phase ended: :class:`Status`, :class:`PhaseResult`; resampling: :class:`Resample`;
 - discrete time: :func:`gauss_legendre` / :func:`irk_weights` (implicit Runge–Kutta weights);
 - callbacks and history: :class:`Callback`, :class:`ProgressLogger`, :class:`HistoryRecorder`,
-  :class:`LambdaCallback`, :class:`History`;
+  :class:`LambdaCallback`, :class:`ErrorMonitor` (time-to-accuracy samples), :class:`History`;
 - PDEs: :class:`Equation`, :class:`Trainable`, :class:`Derivatives`;
 - conditions: :class:`DirichletBC`, :class:`NeumannBC`, :class:`RobinBC`, :class:`PeriodicBC`,
   :class:`InitialCondition`, :class:`InitialDerivative`, :class:`Observations`, :class:`Condition`;
@@ -31,7 +31,8 @@ import os as _os
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from pinn.adam import Adam, adam  # noqa: E402
-from pinn.callbacks import Callback, CallbackList, HistoryRecorder, LambdaCallback, ProgressLogger
+from pinn.callbacks import (Callback, CallbackList, ErrorMonitor, HistoryRecorder, LambdaCallback,
+                            ProgressLogger)
 from pinn.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from pinn.conditions import (
     Condition,
@@ -74,6 +75,6 @@ __all__ = [
     "HistoryRecord", "grid_points", "max_abs_error", "relative_l2_error", "mlp", "CompiledObjective",
     "GRADIENT_METHODS", "LBFGS_DEFAULTS", "minimize", "plot_history", "plot_solution", "Problem",
     "Trainer", "TrainingResult", "__version__", "Loss", "FunctionLoss", "Term", "mean_square",
-    "Evaluation", "Resample", "Status", "PhaseResult", "gauss_legendre", "irk_weights",
+    "Evaluation", "ErrorMonitor", "Resample", "Status", "PhaseResult", "gauss_legendre", "irk_weights",
     "QUASI_NEWTON_METHODS", "QuasiNewtonState",
 ]

@@ -32,7 +32,7 @@ from typing import Any, Iterable, Mapping, TextIO
 from pinn.history import History, HistoryRecord
 from pinn.validation import check_int
 
-__all__ = ["Callback", "CallbackList", "ProgressLogger", "HistoryRecorder", "LambdaCallback"]
+__all__ = ["Callback", "CallbackList", "ProgressLogger", "HistoryRecorder", "LambdaCallback", "ErrorMonitor"]
 
 
 class Callback:
@@ -178,3 +178,67 @@ class HistoryRecorder(Callback):
                 coefficients={k: float(v) for k, v in logs.get("coefficients", {}).items()},
             )
         )
+
+
+class ErrorMonitor(Callback):
+    """Samples an error measure during training, for time-to-accuracy curves.
+
+    Every ``every`` iterations (and, with ``every_s``, whenever that many seconds of training have
+    passed since the last sample) it calls ``error()`` and records ``{"phase", "iteration",
+    "time_s", name}``, where ``time_s`` is training wall time since the monitor's first phase began
+    *without* the time spent in the monitor's own error evaluations, so the curve shows what
+    training alone costs.
+
+    Args:
+        error: a function of no arguments returning a float (e.g. the relative L2 error of the
+            network's prediction against reference data).
+        every: sample every this many steps/iterations (>= 1), or None for time-based only.
+        every_s: also sample when this many seconds of training passed since the last sample.
+        name: the key of the error in each record (default ``"relative_l2_error"``).
+        verbose: print each sample.
+
+    Attributes:
+        records: the samples, in order.
+    """
+
+    def __init__(self, error, every: int | None = 500, *, every_s: float | None = None,
+                 name: str = "relative_l2_error", verbose: bool = False) -> None:
+        if not callable(error):
+            raise TypeError(f"error must be a function of no arguments, got {type(error).__name__}")
+        if every is None and every_s is None:
+            raise ValueError("give every (iterations) or every_s (seconds), or both")
+        self.every = None if every is None else check_int(every, "every", minimum=1)
+        if every_s is not None:
+            from pinn.validation import check_number
+
+            every_s = check_number(every_s, "every_s", minimum=0.0, exclusive=True)
+        self.every_s = every_s
+        self.error, self.name, self.verbose = error, str(name), bool(verbose)
+        self.records: list[dict[str, Any]] = []
+        self._start: float | None = None
+        self._excluded = 0.0
+        self._last_sample = 0.0
+
+    def training_time(self) -> float:
+        """Seconds of training so far, the monitor's own time left out."""
+        return time.perf_counter() - self._start - self._excluded if self._start is not None else 0.0
+
+    def on_phase_begin(self, logs: Mapping[str, Any]) -> None:
+        if self._start is None:
+            self._start = time.perf_counter()
+
+    def on_iteration_end(self, iteration: int, logs: Mapping[str, Any]) -> None:
+        now = self.training_time()
+        due = self.every is not None and iteration % self.every == 0
+        due = due or (self.every_s is not None and now - self._last_sample >= self.every_s)
+        if not due:
+            return
+        begin = time.perf_counter()
+        value = float(self.error())
+        self.records.append({"phase": logs["phase"], "iteration": int(iteration), "time_s": now,
+                             self.name: value})
+        self._last_sample = now
+        self._excluded += time.perf_counter() - begin
+        if self.verbose:
+            print(f"[{logs['phase']}] it {iteration:6d}  {now:8.1f} s  {self.name} {value:.3e}",
+                  flush=True)

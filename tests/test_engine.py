@@ -372,3 +372,26 @@ def test_an_unknown_second_phase_method_lists_every_method():
     loss, x = quadratic()
     with pytest.raises(ValueError, match="SSBFGS.*|L-BFGS-B"):
         pinn.Trainer(loss_fn=loss, variables=[x]).train(method="LBFGS")
+
+
+def test_error_monitor_samples_by_iteration_and_leaves_out_its_own_time():
+    import time as clock
+
+    loss, x = quadratic(30)
+    calls = []
+
+    def slow_error():
+        calls.append(1)
+        clock.sleep(0.05)
+        return float(np.abs(x.numpy() - 0.5).max())
+
+    monitor = pinn.ErrorMonitor(slow_error, every=5)
+    result = pinn.Trainer(loss_fn=loss, variables=[x], callbacks=[monitor]).train(
+        adam_steps=10, lbfgs_options={"maxiter": 10})
+    assert [(r["phase"], r["iteration"]) for r in monitor.records] == [
+        ("adam", 5), ("adam", 10), ("lbfgs", 5), ("lbfgs", 10)]
+    times = [r["time_s"] for r in monitor.records]
+    assert times == sorted(times) and times[-1] < result.wall_time - 0.15  # 4 x 50 ms left out
+    assert monitor.records[-1]["relative_l2_error"] < monitor.records[0]["relative_l2_error"]
+    with pytest.raises(ValueError, match="every"):
+        pinn.ErrorMonitor(slow_error, every=None)
