@@ -31,8 +31,9 @@ import numpy as np
 import pinn
 from pinn.equations import Burgers
 from pinn.scripts import (CHECKPOINT_FILE, example_parser, existing_file, restore_run, run_example,
-                          set_seeds, write_metrics)
-from pinn.settings import FlagParser, RunSettings, UsageError, nonnegative_int, positive_float, positive_int
+                          run_status, set_seeds, write_outputs)
+from pinn.settings import (FlagParser, RunSettings, UsageError, max_threads, nonnegative_int,
+                           positive_float, positive_int, thread_count)
 
 NAME = "burgers"
 DESCRIPTION = "Burgers' equation, continuous-time inference (the PINN paper's Fig. 1 setup)"
@@ -65,8 +66,9 @@ def build_parser(prog: str | None = None) -> FlagParser:
                     help=f"L-BFGS-B gradient tolerance (default {GTOL:g})")
     parser.run_flag("--error-every", type=nonnegative_int, default=500,
                     help="log the relative L2 error every N iterations, 0 never (default 500)")
-    parser.run_flag("--threads", type=nonnegative_int, default=0,
-                    help="TensorFlow threads per operation, 0 for TensorFlow's choice (default 0)")
+    parser.run_flag("--threads", type=thread_count, default=0,
+                    help="TensorFlow threads per operation, 0 for TensorFlow's choice, at most "
+                         f"{max_threads()} here (default 0)")
     parser.set_presets(full={"n_f": 10000, "widths": 8}, quick=QUICK)
     return parser
 
@@ -153,18 +155,20 @@ def build(settings: RunSettings) -> Setup:
 
 
 def write_figures(setup: Setup, out: str | os.PathLike, history: pinn.History,
-                  prediction: np.ndarray | None = None) -> list[Path]:
+                  prediction: np.ndarray | None = None, status: str | None = None) -> list[Path]:
     """``solution.png`` (prediction with the data points, reference, error) and
-    ``loss_history.png`` in ``out``."""
+    ``loss_history.png`` in ``out``. ``status``: how the run ended; the figures of a run that did
+    not finish (interrupted, nonfinite, failed, unfinished) say so in their titles."""
     prediction = setup.predict() if prediction is None else prediction
     error = pinn.relative_l2_error(prediction, setup.usol)
     os.makedirs(out, exist_ok=True)
     written = [pinn.plot_solution(setup.x, setup.t, prediction, setup.usol,
                                   path=os.path.join(out, "solution.png"),
                                   train_points={"initial/boundary": setup.points[setup.chosen]},
-                                  title=f"Burgers, rel. L2 error {error:.2e}")]
+                                  title=f"Burgers, rel. L2 error {error:.2e}", status=status)]
     if len(history):
-        written.append(pinn.plot_history(history, path=os.path.join(out, "loss_history.png")))
+        written.append(pinn.plot_history(history, path=os.path.join(out, "loss_history.png"),
+                                         status=status))
     return [Path(p) for p in written]
 
 
@@ -206,10 +210,12 @@ def solve(settings: RunSettings) -> dict:
     prediction = setup.predict()
     error = pinn.relative_l2_error(prediction, usol)
     wall = time.perf_counter() - start
-    print(f"status {result.status}; relative L2 error {error:.3e}; final loss {result.final_loss:.3e}; "
-          f"{wall:.1f} s", flush=True)
+    summary = result.summary()  # counts of the whole run, resumed parts included
+    print(f"status {result.status}; Adam {summary['adam_steps']} steps, L-BFGS-B {summary['lbfgs_nit']} "
+          f"iterations ({summary['lbfgs_nfev']} evaluations){' in all, resumed' if result.resumed else ''}; "
+          f"relative L2 error {error:.3e}; final loss {result.final_loss:.3e}; {wall:.1f} s", flush=True)
     metrics = {
-        **result.summary(),
+        **summary,
         "example": NAME,
         "relative_l2_error": error,
         "max_abs_error": pinn.max_abs_error(prediction, usol),
@@ -229,8 +235,11 @@ def solve(settings: RunSettings) -> dict:
         "pinn_version": pinn.__version__,
         "error_history": [{"phase": p, "iteration": i, "relative_l2_error": e} for p, i, e in error_log],
     }
-    write_metrics(settings.out, metrics)  # first: a second signal while plotting keeps it
-    write_figures(setup, settings.out, result.history, prediction)
+    # metrics.json first, then the figures; what cannot be written (a full disk) is reported and
+    # makes the exit code 1, without losing the rest
+    write_outputs(settings.out, metrics, lambda: write_figures(
+        setup, settings.out, result.history, prediction, status=result.status),
+        prog=settings.prog or NAME)
     return metrics
 
 
@@ -238,7 +247,8 @@ def plot(run_dir: str | os.PathLike, out: str | os.PathLike | None = None) -> li
     """The figures of a run again, from its directory: the problem rebuilt from the settings saved
     in its checkpoint, the saved weights loaded. Writes to ``out`` (default ``run_dir``)."""
     _, setup, saved = restore_run(sys.modules[__name__], run_dir)
-    return write_figures(setup, run_dir if out is None else out, saved.history)
+    return write_figures(setup, run_dir if out is None else out, saved.history,
+                         status=run_status(run_dir))
 
 
 def main(argv: list[str] | None = None, prog: str | None = None, command: str | None = None) -> int:

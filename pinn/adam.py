@@ -81,8 +81,13 @@ class Adam:
 
 
 def _learning_rate_at(learning_rate: LearningRate, step: int) -> float:
-    value = learning_rate(step) if callable(learning_rate) else learning_rate
-    return float(value)
+    if not callable(learning_rate):
+        return float(learning_rate)
+    value = learning_rate(step)
+    if not isinstance(value, (int, float, np.number)) and np.ndim(value) == 0:
+        value = float(value)  # a scalar tensor, e.g. from a Keras LearningRateSchedule
+    return check_number(value, f"learning_rate({step})", minimum=0.0, exclusive=True,
+                        meaning="the schedule's rate at that step")
 
 
 def adam(

@@ -11,11 +11,13 @@ A checkpoint holds what a :class:`~pinn.trainer.Trainer` needs to go on where it
   :class:`~pinn.status.Status` value; None while it has not), resamples drawn;
 - ``points``: point sets replaced during training (resampling), so a resume uses the same points.
 
-Files are written to a temporary file in the same folder and renamed over the old one, so a run
-killed while writing leaves the previous checkpoint intact.
+Files are built in memory, written to a temporary file in the same folder and renamed over the old
+one (:mod:`pinn.atomic`), so a run killed while writing leaves the previous checkpoint intact, and a
+full disk is an ``OSError`` that leaves it intact too.
 
-Loading checks the whole file before anything is returned (shapes, finite weights, integer
-counters, no HDF5 external links or external storage), and names the file and the bad entry.
+Loading checks the whole file before anything is returned (no HDF5 external or soft links,
+external storage or datasets larger than their data, before anything is read; then shapes, finite
+weights, integer counters), and names the file and the bad entry.
 
 Layout of the file (format version 2; version 1 files are read too)::
 
@@ -35,12 +37,13 @@ import dataclasses
 import datetime
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from pinn.atomic import hdf5_image, write_atomic
+from pinn.data import check_hdf5_file
 from pinn.history import History, HistoryRecord
 
 __all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "checkpoint_path", "fresh_progress",
@@ -138,15 +141,16 @@ def checkpoint_path(path: Any, argument: str = "path") -> Path:
 def save_checkpoint(path: str | os.PathLike[str], checkpoint: Checkpoint) -> Path:
     """Write ``checkpoint`` to the HDF5 file ``path`` atomically; returns the path.
 
-    The folder is created if needed. The file is first written next to ``path`` and then renamed
-    over it, so an interrupted write never leaves a broken or half-new checkpoint.
+    The folder is created if needed. The file is built in memory, written to a temporary file
+    next to ``path`` and renamed over it (:func:`pinn.atomic.atomic_write`), so an interrupted or
+    failed write never leaves a broken or half-new checkpoint, nor a temporary file; the file gets
+    the user's usual permissions (mode 0o666 filtered by the umask).
 
     Raises:
         TypeError: ``checkpoint`` is not a :class:`Checkpoint`, or ``path`` not a path.
         ValueError: the weights are not a vector matching the shapes, or ``path`` is not .h5/.hdf5.
+        OSError: the file cannot be written (a full disk, a read-only folder); the old file stays.
     """
-    import h5py
-
     from pinn import __version__
 
     if not isinstance(checkpoint, Checkpoint):
@@ -159,43 +163,31 @@ def save_checkpoint(path: str | os.PathLike[str], checkpoint: Checkpoint) -> Pat
             f"checkpoint weights must have shape ({size},) for the variable shapes "
             f"{checkpoint.variable_shapes}, got {weights.shape}"
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".h5.tmp")
-    os.close(fd)
-    try:
-        with h5py.File(tmp, "w") as f:
-            f.attrs["pinn_checkpoint_version"] = CHECKPOINT_VERSION
-            f.attrs["pinn_version"] = __version__
-            f.attrs["written"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-            f.attrs["variable_names"] = json.dumps(list(checkpoint.variable_names))
-            f.attrs["variable_shapes"] = json.dumps([list(map(int, s)) for s in checkpoint.variable_shapes])
-            f.attrs["dtype"] = str(checkpoint.dtype)
-            f.attrs["progress"] = json.dumps({**fresh_progress(), **checkpoint.progress})
-            f.attrs["settings"] = json.dumps(dict(checkpoint.settings))
-            f.create_dataset("weights", data=weights)
-            if checkpoint.adam is not None:
-                group = f.create_group("adam")
-                group.create_dataset("m", data=np.asarray(checkpoint.adam["m"], dtype=np.float64))
-                group.create_dataset("v", data=np.asarray(checkpoint.adam["v"], dtype=np.float64))
-                group.attrs["iterations"] = int(checkpoint.adam["iterations"])
-            _write_history(f.create_group("history"), checkpoint.history)
-            if checkpoint.points:
-                group = f.create_group("points")
-                for name, values in checkpoint.points.items():
-                    group.create_dataset(name, data=np.asarray(values, dtype=np.float64))
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:  # a failed or interrupted write leaves the old checkpoint as it was
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    def fill(f: Any) -> None:
+        f.attrs["pinn_checkpoint_version"] = CHECKPOINT_VERSION
+        f.attrs["pinn_version"] = __version__
+        f.attrs["written"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        f.attrs["variable_names"] = json.dumps(list(checkpoint.variable_names))
+        f.attrs["variable_shapes"] = json.dumps([list(map(int, s)) for s in checkpoint.variable_shapes])
+        f.attrs["dtype"] = str(checkpoint.dtype)
+        f.attrs["progress"] = json.dumps({**fresh_progress(), **checkpoint.progress})
+        f.attrs["settings"] = json.dumps(dict(checkpoint.settings))
+        f.create_dataset("weights", data=weights)
+        if checkpoint.adam is not None:
+            group = f.create_group("adam")
+            group.create_dataset("m", data=np.asarray(checkpoint.adam["m"], dtype=np.float64))
+            group.create_dataset("v", data=np.asarray(checkpoint.adam["v"], dtype=np.float64))
+            group.attrs["iterations"] = int(checkpoint.adam["iterations"])
+        _write_history(f.create_group("history"), checkpoint.history)
+        if checkpoint.points:
+            group = f.create_group("points")
+            for name, values in checkpoint.points.items():
+                group.create_dataset(name, data=np.asarray(values, dtype=np.float64))
+
+    # built in memory, then written as bytes: HDF5 writing to a full disk itself can crash the
+    # process; a plain write raises OSError (ENOSPC), the old file stays and no temporary file is left
+    write_atomic(path, hdf5_image(fill))
     return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _write_history(group: Any, history: History) -> None:
@@ -227,7 +219,8 @@ class _Reader:
     def fail(self, entry: str, problem: str) -> ValueError:
         return ValueError(f"checkpoint {str(self.path)!r}: entry {entry!r} {problem}")
 
-    def dataset(self, name: str, dtype: Any, shape: tuple | None = None, finite: bool = False) -> np.ndarray:
+    def dataset(self, name: str, dtype: Any, shape: tuple | None = None, finite: bool = False,
+                ndim: int | None = None) -> np.ndarray:
         import h5py
 
         link = self.file.get(name, getlink=True)
@@ -242,6 +235,8 @@ class _Reader:
             raise self.fail(name, "keeps its data in other files; checkpoints hold their own data")
         if shape is not None and node.shape != shape:
             raise self.fail(name, f"must have shape {shape}, has {node.shape}")
+        if ndim is not None and node.ndim != ndim:
+            raise self.fail(name, f"must have {ndim} dimension(s), has shape {node.shape}")
         try:
             values = np.asarray(node[()]).astype(dtype) if dtype is not object else node[()]
         except (TypeError, ValueError) as error:
@@ -263,7 +258,7 @@ class _Reader:
 
 def _read_history(reader: _Reader) -> History:
     group = reader.file["history"]
-    phases_raw = reader.dataset("history/phase", object)
+    phases_raw = reader.dataset("history/phase", object, ndim=1)
     k = len(phases_raw)
     phases = [p.decode() if isinstance(p, bytes) else str(p) for p in phases_raw]
     ints = {name: reader.dataset(f"history/{name}", np.int64, (k,)) for name in _HISTORY_INT_COLUMNS}
@@ -293,7 +288,9 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         ValueError: the file is not a pinn checkpoint, is of a newer format version, or an entry
             is bad (the message names the file and the entry): weights of the wrong length or not
             finite, non-integer counters, a malformed Adam state, history or progress, HDF5
-            external links or external storage.
+            external or soft links, external storage, virtual datasets, or a dataset that declares
+            more data than the file stores (checked before anything is read, so a crafted file
+            cannot make the loader read other files or allocate unbounded memory).
     """
     import h5py
 
@@ -306,9 +303,19 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         raise ValueError(f"{str(path)!r} is not an HDF5 file, so not a pinn checkpoint ({error})") from None
     with file as f:
         reader = _Reader(f, path)
+        # links, external storage and oversized datasets first: nothing is read before this
+        check_hdf5_file(f, f"checkpoint {str(path)!r}")
         version = f.attrs.get("pinn_checkpoint_version")
         if version is None or "weights" not in f:
             raise ValueError(f"{str(path)!r} is not a pinn checkpoint (no pinn_checkpoint_version or weights)")
+        if isinstance(version, (bool, np.bool_)) or not isinstance(version, (int, np.integer)) or version < 1:
+            raise reader.fail("pinn_checkpoint_version", f"must be an int >= 1, got {version!r}")
+        if "history" not in f or not isinstance(f["history"], h5py.Group):
+            raise reader.fail("history", "is missing (a group)")
+        if "adam" in f and not isinstance(f["adam"], h5py.Group):
+            raise reader.fail("adam", "must be a group")
+        if "points" in f and not isinstance(f["points"], h5py.Group):
+            raise reader.fail("points", "must be a group")
         if int(version) > CHECKPOINT_VERSION:
             raise ValueError(
                 f"{str(path)!r} is checkpoint format {int(version)}; this pinn reads up to "
@@ -335,10 +342,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         points = {}
         if "points" in f:
             for name in f["points"]:
-                values = reader.dataset(f"points/{name}", np.float64, finite=True)
-                if values.ndim != 2:
-                    raise reader.fail(f"points/{name}", f"must be (N, d), has shape {values.shape}")
-                points[name] = values
+                points[name] = reader.dataset(f"points/{name}", np.float64, finite=True, ndim=2)
         settings = reader.json_attr(f, "settings", {})
         if not isinstance(settings, dict):
             raise reader.fail("settings", "must be a JSON object")

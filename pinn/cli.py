@@ -30,11 +30,16 @@ __all__ = ["main", "PROBLEMS", "REFERENCE_DATA", "load_problem", "run_info"]
 #: Registered problems: name -> module (an example script, see :mod:`pinn.scripts`).
 PROBLEMS: dict[str, str] = {
     "burgers": "pinn.examples.burgers",
+    "burgers_identification": "pinn.examples.burgers_identification",
+    "schrodinger": "pinn.examples.schrodinger",
 }
 
 #: Reference data generators: name -> module with ``main(argv, prog) -> Path``.
 REFERENCE_DATA: dict[str, str] = {
     "burgers": "pinn.reference.burgers",
+    "nls": "pinn.reference.nls",
+    "allen_cahn": "pinn.reference.allen_cahn",
+    "kdv": "pinn.reference.kdv",
 }
 
 PROG = "pinn"
@@ -282,7 +287,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except UsageError as error:
             print(format_usage_error(PROG, str(error)), file=sys.stderr)
             return 2
-    with interrupt_signals() as received:
+    with interrupt_signals(PROG) as received:
         try:
             if args.command == "list":
                 return cmd_list()

@@ -58,6 +58,22 @@ def _target(value: Target, points: np.ndarray, columns: int, argument: str) -> n
     return array
 
 
+def _name(name: str | None, default: str) -> str:
+    """A condition's term name: ``default`` when None; else a non-empty str."""
+    if name is None:
+        return default
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"name must be a non-empty str (the loss term's name), got {name!r}")
+    return name
+
+
+def _field_name(field: Any, argument: str = "field", kind: str = "field") -> str:
+    example = "'u'" if kind == "field" else "'t'"
+    if not isinstance(field, str) or not field.isidentifier():
+        raise TypeError(f"{argument} must be a {kind} name (a str such as {example}), got {field!r}")
+    return field
+
+
 class Condition:
     """Base class of a named loss term over one or more point sets.
 
@@ -75,8 +91,8 @@ class Condition:
     coordinates: tuple[str, ...] = ()
 
     def __init__(self, point_sets: Sequence[Any], name: str, weight: float = 1.0) -> None:
-        if not isinstance(name, str) or not name:
-            raise ValueError(f"name must be a non-empty str, got {name!r}")
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError(f"name must be a non-empty str (the loss term's name), got {name!r}")
         weight = check_number(weight, f"weight of condition {name!r}", minimum=0.0)
         self.name = name
         self.weight = weight
@@ -138,7 +154,8 @@ class DirichletBC(_ExpressionCondition):
 
     def __init__(self, field: str, points: Any, value: Target = 0.0, *, name: str | None = None,
                  weight: float = 1.0) -> None:
-        super().__init__(field, points, value, name or f"dirichlet_{field}", weight, field)
+        _field_name(field)
+        super().__init__(field, points, value, _name(name, f"dirichlet_{field}"), weight, field)
 
 
 class InitialCondition(_ExpressionCondition):
@@ -146,7 +163,8 @@ class InitialCondition(_ExpressionCondition):
 
     def __init__(self, field: str, points: Any, value: Target, *, name: str | None = None,
                  weight: float = 1.0) -> None:
-        super().__init__(field, points, value, name or f"initial_{field}", weight, field)
+        _field_name(field)
+        super().__init__(field, points, value, _name(name, f"initial_{field}"), weight, field)
 
 
 class InitialDerivative(_ExpressionCondition):
@@ -154,7 +172,9 @@ class InitialDerivative(_ExpressionCondition):
 
     def __init__(self, field: str, points: Any, value: Target, *, time: str = "t",
                  name: str | None = None, weight: float = 1.0) -> None:
-        super().__init__(f"{field}_{time}", points, value, name or f"initial_{field}_{time}",
+        _field_name(field)
+        _field_name(time, "time", "coordinate")
+        super().__init__(f"{field}_{time}", points, value, _name(name, f"initial_{field}_{time}"),
                          weight, field, (time,))
 
 
@@ -168,8 +188,17 @@ class RobinBC(Condition):
 
     def __init__(self, field: str, points: Any, *, normals: Any, alpha: float, beta: float,
                  value: Target = 0.0, name: str | None = None, weight: float = 1.0) -> None:
-        super().__init__([points], name or f"robin_{field}", weight)
-        normals = np.asarray(normals, dtype=np.float64)
+        _field_name(field)
+        super().__init__([points], _name(name, f"robin_{field}"), weight)
+        alpha = check_number(alpha, f"alpha of {self.name!r}")
+        beta = check_number(beta, f"beta of {self.name!r}")
+        if alpha == 0 and beta == 0:
+            raise ValueError(f"alpha and beta of {self.name!r} are both 0: the condition says nothing")
+        try:
+            normals = np.asarray(normals, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"normals of {self.name!r} must be a finite (N, d) array, got "
+                             f"{type(normals).__name__}") from None
         if normals.shape != self.point_sets[0].shape or not np.all(np.isfinite(normals)):
             raise ValueError(
                 f"normals of {self.name!r} must be a finite array of the points' shape "
@@ -198,8 +227,9 @@ class NeumannBC(RobinBC):
 
     def __init__(self, field: str, points: Any, *, normals: Any, value: Target = 0.0,
                  name: str | None = None, weight: float = 1.0) -> None:
+        _field_name(field)
         super().__init__(field, points, normals=normals, alpha=0.0, beta=1.0, value=value,
-                         name=name or f"neumann_{field}", weight=weight)
+                         name=_name(name, f"neumann_{field}"), weight=weight)
 
 
 class PeriodicBC(Condition):
@@ -217,10 +247,17 @@ class PeriodicBC(Condition):
     def __init__(self, field: str, coordinate: str, lower: Any, upper: Any, *,
                  derivatives: Sequence[int] = (0, 1), name: str | None = None,
                  weight: float = 1.0) -> None:
-        super().__init__([lower, upper], name or f"periodic_{field}_{coordinate}", weight)
+        _field_name(field)
+        _field_name(coordinate, "coordinate", "coordinate")
+        super().__init__([lower, upper], _name(name, f"periodic_{field}_{coordinate}"), weight)
+        if isinstance(derivatives, np.ndarray) and derivatives.ndim == 1:
+            derivatives = derivatives.tolist()
+        if (isinstance(derivatives, (str, bytes)) or not isinstance(derivatives, Sequence)
+                or not derivatives or not all(isinstance(k, (int, np.integer))
+                                              and not isinstance(k, bool) and k >= 0 for k in derivatives)):
+            raise ValueError(f"derivatives must be a non-empty list of derivative orders (ints >= 0), "
+                             f"e.g. (0, 1), got {derivatives!r}")
         orders = tuple(int(k) for k in derivatives)
-        if not orders or min(orders) < 0:
-            raise ValueError(f"derivatives must be non-empty orders >= 0, got {derivatives!r}")
         self.fields = (field,)
         self.coordinates = (coordinate,)
         self.expressions = [field + ("_" + coordinate * k if k else "") for k in orders]
@@ -235,15 +272,18 @@ class Observations(Condition):
     Args:
         points: (N, d) coordinates.
         values: (N, k) values of ``fields`` (or (N,) when one field).
-        fields: the k observed fields, in the columns' order (default ``("u",)``).
+        fields: the k observed fields, in the columns' order (default ``("u",)``; a str is one
+            field).
     """
 
     def __init__(self, points: Any, values: Any, fields: Sequence[str] = ("u",), *,
                  name: str = "data", weight: float = 1.0) -> None:
         super().__init__([points], name, weight)
-        self.fields = tuple(fields)
-        if not self.fields:
-            raise ValueError(f"fields of {name!r} must name at least one field")
+        if isinstance(fields, str):  # one field
+            fields = (fields,)
+        if not isinstance(fields, Sequence) or not fields:
+            raise ValueError(f"fields of {name!r} must name at least one field, got {fields!r}")
+        self.fields = tuple(_field_name(f, f"fields of {name!r}") for f in fields)
         self.add_target(values, columns=len(self.fields), argument="values")
 
     def residual(self, d: Derivatives) -> tf.Tensor:

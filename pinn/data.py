@@ -10,16 +10,22 @@ Public functions:
     load_reference(path, names=None) -> dict[str, np.ndarray]
     load_reference_attrs(path) -> dict[str, object]
     load_burgers(path=None) -> (x, t, usol)
+    hdf5_problems(file) -> [(entry, problem)]    (what makes a file unsafe to read; used by loaders)
+
+Files are written atomically with the user's umask (:mod:`pinn.atomic`). Loading refuses HDF5
+external links, soft links, external storage, virtual datasets and datasets that declare more
+data than the file holds, before reading anything.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import numpy as np
+
+from pinn.atomic import hdf5_image, write_atomic
 
 __all__ = [
     "DATA_DIR",
@@ -32,6 +38,8 @@ __all__ = [
     "load_reference",
     "load_reference_attrs",
     "load_burgers",
+    "hdf5_problems",
+    "check_hdf5_file",
 ]
 
 
@@ -96,9 +104,10 @@ def save_reference(
 ) -> Path:
     """Write reference arrays to an HDF5 file atomically.
 
-    The file is written to a temporary file in the destination folder and then moved over
-    ``path`` with ``os.replace``, so readers never see a half-written file. Missing parent
-    folders are created.
+    The file is built in memory, written to a temporary file in the destination folder and then
+    moved over ``path`` with ``os.replace`` (:func:`pinn.atomic.atomic_write`), so readers never
+    see a half-written file and a failed write leaves the old file. Missing parent folders are
+    created; the file gets the user's usual permissions (mode 0o666 filtered by the umask).
 
     Args:
         path: destination, extension ``.h5`` or ``.hdf5``.
@@ -113,9 +122,8 @@ def save_reference(
     Raises:
         ValueError: no arrays given, or ``path`` has an unsupported extension.
         TypeError: an array is not numeric, or ``attrs`` is not a mapping.
+        OSError: the file cannot be written (a full disk, a read-only folder).
     """
-    import h5py
-
     path = Path(path)
     _suffix(path, HDF5_SUFFIXES, "save_reference(path)")
     if not arrays:
@@ -124,24 +132,16 @@ def save_reference(
         raise TypeError(f"save_reference(attrs): expected a dict, got {type(attrs).__name__}")
     datasets = {name: _as_dataset(name, value) for name, value in arrays.items()}
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    def fill(f: Any) -> None:
         # track_times=False: identical inputs give byte-identical files (clean diffs).
-        with h5py.File(tmp_name, "w") as f:
-            for name, data in datasets.items():
-                f.create_dataset(name, data=data, track_times=False)
-            for key, value in (attrs or {}).items():
-                f.attrs[key] = value
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, path)
-    except BaseException:
-        try:
-            os.unlink(tmp_name)
-        except FileNotFoundError:
-            pass
-        raise
+        for name, data in datasets.items():
+            f.create_dataset(name, data=data, track_times=False)
+        for key, value in (attrs or {}).items():
+            f.attrs[key] = value
+
+    # built in memory, then written atomically with the user's umask (pinn.atomic): a full disk is
+    # an OSError that leaves the old file as it was and no temporary file
+    write_atomic(path, hdf5_image(fill))
     return path.resolve()
 
 
@@ -152,18 +152,109 @@ def _squeeze_vector(array: np.ndarray) -> np.ndarray:
     return array
 
 
-def _read_hdf5(path: Path) -> dict[str, np.ndarray]:
+#: Filters such as gzip compress at most about 1032:1; a dataset that declares more data than
+#: this many times what the file stores for it is refused (see :func:`hdf5_problems`).
+_MAX_COMPRESSION = 1100
+
+
+def hdf5_problems(file: Any, stop_at_first: bool = True) -> list[tuple[str, str]]:
+    """What makes an open HDF5 file unsafe to read, as ``[(entry, problem), ...]`` (empty: safe).
+
+    Checked without reading any data or following any link:
+
+    - links other than hard links: an external link makes the reader open another file (any local
+      file the crafted file names), and a soft link makes one entry read as another;
+    - datasets whose data live outside the file: external storage (raw bytes of another file) or
+      a virtual dataset (mapped from other files);
+    - datasets that declare more data than the file holds for them: an uncompressed dataset of
+      shape (10**9,) stored in a few bytes would make a reader allocate gigabytes of fill values
+      (compressed ones may declare up to about 1000 times what they store, as gzip can compress).
+    """
     import h5py
 
-    out: dict[str, np.ndarray] = {}
-    with h5py.File(path, "r") as f:
+    problems: list[tuple[str, str]] = []
+
+    def visit(name: str, link: Any) -> bool | None:
+        if isinstance(link, h5py.ExternalLink):
+            problems.append((name, f"is an external link to {link.path!r} in the file "
+                                   f"{link.filename!r}; the file must hold its own data"))
+        elif isinstance(link, h5py.SoftLink):
+            problems.append((name, f"is a soft link to {link.path!r}; the file must hold its "
+                                   "entries themselves"))
+        elif not isinstance(link, h5py.HardLink):
+            problems.append((name, f"is a link of an unknown kind ({type(link).__name__})"))
+        else:
+            node = file.get(name)
+            if isinstance(node, h5py.Dataset):
+                problem = _dataset_problem(node)
+                if problem:
+                    problems.append((name, problem))
+        return True if problems and stop_at_first else None
+
+    file.visititems_links(visit)
+    return problems
+
+
+def _dataset_problem(node: Any) -> str | None:
+    if node.external:
+        files = sorted({str(entry[0]) for entry in node.external})
+        return f"keeps its data in other files ({', '.join(files)}: external storage); the file must hold its own data"
+    if node.is_virtual:
+        return "is a virtual dataset mapped from other files; the file must hold its own data"
+    declared = int(node.size) * int(node.dtype.itemsize)
+    stored = int(node.id.get_storage_size())
+    limit = stored * _MAX_COMPRESSION + 65536 if node._filters else stored
+    if declared > limit:
+        return (f"declares shape {node.shape} of {node.dtype} ({declared} bytes) but the file stores "
+                f"{stored} bytes for it: a dataset larger than its data")
+    return None
+
+
+def check_hdf5_file(file: Any, where: str) -> None:
+    """Raise ValueError (``"<where>: entry 'name' <problem>"``) if :func:`hdf5_problems` finds any."""
+    problems = hdf5_problems(file)
+    if problems:
+        name, problem = problems[0]
+        raise ValueError(f"{where}: entry {name!r} {problem}")
+
+
+def _open_hdf5(path: Path, what: str) -> Any:
+    """``h5py.File(path, "r")``, checked with :func:`check_hdf5_file` before anything is read."""
+    import h5py
+
+    try:
+        file = h5py.File(path, "r")
+    except OSError as error:
+        if error.errno is not None:  # permission denied...
+            raise
+        raise ValueError(f"{what}: {str(path)!r} is not an HDF5 file ({error})") from None
+    try:
+        check_hdf5_file(file, f"{what}: {str(path)!r}")
+    except BaseException:
+        file.close()
+        raise
+    return file
+
+
+def _read_hdf5(path: Path, names: list[str] | None) -> dict[str, np.ndarray]:
+    """The datasets ``names`` of an HDF5 file (all when None); only those are read."""
+    import h5py
+
+    with _open_hdf5(path, "load_reference") as f:
+        available: list[str] = []
 
         def visit(name: str, obj: Any) -> None:
             if isinstance(obj, h5py.Dataset):
-                out[name] = np.asarray(obj[()])
+                available.append(name)
 
         f.visititems(visit)
-    return out
+        for name in names or []:
+            if name not in available:
+                raise KeyError(
+                    f"load_reference(names): {name!r} is not in {str(path)!r}; "
+                    f"the file has {sorted(available)}"
+                )
+        return {name: np.asarray(f[name][()]) for name in (available if names is None else names)}
 
 
 def _read_mat(path: Path) -> dict[str, np.ndarray]:
@@ -201,7 +292,11 @@ def load_reference(
     ``.mat`` files (MATLAB v4–v7.2, via ``scipy.io.loadmat``): the ``__header__``-style keys are
     dropped, column and row vectors such as ``x`` of shape (256, 1) become 1-D (256,), 2-D fields
     such as ``usol`` (256, 100) keep their shape, complex arrays stay complex.
-    HDF5 files: every dataset, nested ones under their ``group/name`` path, as stored.
+    HDF5 files: every dataset, nested ones under their ``group/name`` path, as stored; with
+    ``names``, only those are read. A file is checked before anything is read
+    (:func:`hdf5_problems`): external links, soft links, external storage, virtual datasets and
+    datasets declaring more data than the file stores are refused, so a crafted file cannot make
+    the loader read other local files or allocate unbounded memory.
 
     Args:
         path: file with extension ``.h5``, ``.hdf5`` or ``.mat``.
@@ -212,17 +307,22 @@ def load_reference(
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        ValueError: unsupported extension (the message lists the supported ones).
+        ValueError: unsupported extension (the message lists the supported ones), not an HDF5
+            file, or an unsafe HDF5 file (the message names the entry).
         KeyError: a name in ``names`` is not in the file (the message lists what the file has).
     """
     path = Path(path)
     suffix = _suffix(path, SUPPORTED_SUFFIXES, "load_reference(path)")
     _existing_file(path, "load_reference(path)")
-    data = _read_hdf5(path) if suffix in HDF5_SUFFIXES else _read_mat(path)
-    if names is None:
-        return data
     if isinstance(names, str):
         names = [names]
+    if names is not None:
+        names = list(names)
+    if suffix in HDF5_SUFFIXES:
+        return _read_hdf5(path, names)
+    data = _read_mat(path)
+    if names is None:
+        return data
     selected: dict[str, np.ndarray] = {}
     for name in names:
         if name not in data:
@@ -246,14 +346,12 @@ def load_reference_attrs(path: str | os.PathLike[str]) -> dict[str, Any]:
     Raises:
         FileNotFoundError, ValueError: as :func:`load_reference`.
     """
-    import h5py
-
     path = Path(path)
     suffix = _suffix(path, SUPPORTED_SUFFIXES, "load_reference_attrs(path)")
     _existing_file(path, "load_reference_attrs(path)")
     if suffix in MAT_SUFFIXES:
         return {}
-    with h5py.File(path, "r") as f:
+    with _open_hdf5(path, "load_reference_attrs") as f:
         return {key: f.attrs[key] for key in f.attrs}
 
 

@@ -8,6 +8,7 @@ from typing import Any, Mapping
 import numpy as np
 import tensorflow as tf
 
+from pinn.validation import check_number
 from pinn.derivatives import Derivatives, check_names
 
 __all__ = ["Equation", "Trainable"]
@@ -23,9 +24,7 @@ class Trainable:
     """
 
     def __init__(self, initial: float, positive: bool = False) -> None:
-        initial = float(initial)
-        if not math.isfinite(initial):
-            raise ValueError(f"initial must be finite, got {initial}")
+        initial = check_number(initial, "initial", meaning="the coefficient's starting value")
         if positive and initial <= 0:
             raise ValueError(f"initial must be > 0 for a positive coefficient, got {initial}")
         self.initial = initial

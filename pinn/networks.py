@@ -71,14 +71,23 @@ def mlp(
 
     Returns:
         A ``keras.Model`` mapping (N, inputs) to (N, outputs).
+
+    Raises:
+        TypeError, ValueError: a bad argument (the message names it), before anything is built:
+            e.g. ``widths=20`` (not a list), ``widths=[]`` (a linear model), an unknown
+            ``activation`` or ``kernel_initializer``, a negative ``seed``.
     """
     for argument, value in (("inputs", inputs), ("outputs", outputs)):
         check_int(value, argument, minimum=1)
     if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence):
         raise TypeError(f"widths must be a list of hidden layer widths, e.g. [20] * 8, got {widths!r}")
     widths = list(widths)
+    if not widths:
+        raise ValueError("widths must list at least one hidden layer width (with none the network "
+                         "is linear, which cannot fit a PDE's solution), got []")
     if not all(not isinstance(w, bool) and isinstance(w, (int, np.integer)) and w >= 1 for w in widths):
         raise ValueError(f"widths must be positive ints, got {widths!r}")
+    widths = [int(w) for w in widths]
     if not isinstance(activation, str) and not callable(activation):
         raise TypeError(f"activation must be a Keras activation name or a callable, got {activation!r}")
     try:
@@ -90,6 +99,23 @@ def mlp(
         raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
     if (lower is None) != (upper is None):
         raise ValueError("give both lower and upper, or neither")
+    if lower is not None:
+        for argument, value in (("lower", lower), ("upper", upper)):
+            if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
+                raise TypeError(f"{argument} must be a sequence of {inputs} input bounds (e.g. "
+                                f"domain.{argument}), got {value!r}")
+    if seed is not None:
+        seed = check_int(seed, "seed")  # a Python int: Keras refuses NumPy integers
+    if not isinstance(kernel_initializer, str):
+        raise TypeError(f"kernel_initializer must be a Keras initializer name such as "
+                        f"'glorot_normal', got {kernel_initializer!r}")
+    try:
+        keras.initializers.get({"class_name": kernel_initializer, "config": {"seed": None}})
+    except (ValueError, TypeError):
+        raise ValueError(f"kernel_initializer must be a Keras initializer name such as "
+                         f"'glorot_normal', got {kernel_initializer!r}") from None
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"name must be a non-empty str, got {name!r}")
 
     x = keras.Input(shape=(inputs,), dtype=dtype, name="coordinates")
     h = x

@@ -2,7 +2,9 @@
 
 Figures are built with :class:`matplotlib.figure.Figure` on a ``FigureCanvasAgg`` and written
 with ``Figure.savefig``, so the user's pyplot state and chosen backend are never touched.
-All arguments are checked before anything is drawn.
+All arguments are checked before anything is drawn. Files are written atomically with the user's
+umask (:mod:`pinn.atomic`). The figures of a run that did not finish (``status="interrupted"``...)
+carry a red "NOT FINAL" heading.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from matplotlib.figure import Figure
 from matplotlib.transforms import blended_transform_factory
 from numpy.typing import ArrayLike
 
+from pinn.atomic import atomic_write
 from pinn.history import History
 from pinn.metrics import relative_l2_error
 
-__all__ = ["plot_solution", "plot_history"]
+__all__ = ["plot_solution", "plot_history", "FINAL_STATUSES"]
 
 PathLike = Union[str, pathlib.Path]
 TrainPoints = Union[ArrayLike, Mapping[str, ArrayLike]]
@@ -103,11 +106,44 @@ def _output_path(path: PathLike) -> tuple[pathlib.Path, str]:
     return out, fmt
 
 
+#: Run statuses whose results are final: other ones are marked in the figures' titles.
+FINAL_STATUSES = ("completed", "stopped")
+
+
+def _status_note(status: str | None) -> str | None:
+    """The line a figure of a run that did not finish carries, or None."""
+    if status is None:
+        return None
+    if not isinstance(status, str):
+        raise TypeError(f"status must be a str such as 'completed' or 'interrupted', or None; "
+                        f"got {status!r}")
+    if status in FINAL_STATUSES:
+        return None
+    what = {
+        "interrupted": "training was interrupted",
+        "nonfinite": "the loss became NaN or infinite",
+        "failed": "training failed",
+        "unfinished": "the run did not finish",
+    }.get(status, f"training ended with status {status!r}")
+    return f"NOT FINAL: {what}"
+
+
+def _mark_status(fig: Figure, status: str | None, title: str | None) -> None:
+    """Put ``title`` (if any) above the figure, with the note of a ``status`` that is not final
+    (then the whole heading in red)."""
+    note = _status_note(status)
+    if note is None:
+        if title:
+            fig.suptitle(title)
+        return
+    fig.suptitle((f"{title}\n" if title else "") + note, color="firebrick")
+
+
 def _save(fig: Figure, path: pathlib.Path, fmt: str) -> pathlib.Path:
-    """Write the figure (creating parent folders) and free it."""
+    """Write the figure atomically with the user's umask (creating parent folders) and free it."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, format=fmt, dpi=150)
+        with atomic_write(path) as tmp:
+            fig.savefig(tmp, format=fmt, dpi=150)
     finally:
         fig.clear()
     return path
@@ -128,6 +164,7 @@ def plot_solution(
     field: str = "u",
     coordinates: tuple[str, str] = ("x", "t"),
     title: str | None = None,
+    status: str | None = None,
 ) -> pathlib.Path:
     """Plot a space-time solution in the layout of Raissi et al.'s Figure 1 and save it.
 
@@ -152,6 +189,9 @@ def plot_solution(
         field: name of the field, for labels.
         coordinates: names of the (space, time) coordinates, for labels.
         title: figure title, if any.
+        status: how the training run ended (``"completed"``, ``"interrupted"``, ``"nonfinite"``,
+            ``"failed"``, ``"unfinished"``...), or None; a run that did not finish gets a red
+            "NOT FINAL" line in the title, so that its figure is not taken for a result.
 
     Returns:
         The path written.
@@ -170,6 +210,7 @@ def plot_solution(
     if len(coordinates) != 2:
         raise ValueError(f"coordinates must be 2 names (space, time); got {coordinates!r}")
     out, fmt = _output_path(path)
+    _status_note(status)  # checked before anything is drawn
     x_name, t_name = coordinates
     error = None
     if ref is not None and np.any(ref != 0):
@@ -231,8 +272,7 @@ def plot_solution(
             if k == 0:
                 ax.set_ylabel(f"{field}({x_name}, {t_name})")
                 ax.legend(loc="best", fontsize="small")
-    if title:
-        fig.suptitle(title)
+    _mark_status(fig, status, title)
     return _save(fig, out, fmt)
 
 
@@ -240,7 +280,8 @@ def plot_solution(
 
 
 def plot_history(
-    history: History, path: PathLike = "loss_history.png", title: str | None = None
+    history: History, path: PathLike = "loss_history.png", title: str | None = None,
+    status: str | None = None,
 ) -> pathlib.Path:
     """Plot the total loss and every named loss term against the global step and save it.
 
@@ -254,6 +295,8 @@ def plot_history(
         path: output file; the suffix picks the format (``.png`` when there is none).
             Parent folders are created.
         title: axes title, if any.
+        status: how the training run ended, or None; as in :func:`plot_solution`, a run that did
+            not finish gets a red "NOT FINAL" heading.
 
     Returns:
         The path written.
@@ -267,6 +310,7 @@ def plot_history(
     if len(history) == 0:
         raise ValueError("history is empty; expected at least one record to plot")
     out, fmt = _output_path(path)
+    _status_note(status)
 
     steps = history.column("step").astype(np.float64)
     series = {"total loss": history.column("loss").astype(np.float64)}
@@ -297,4 +341,5 @@ def plot_history(
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
     if title:
         ax.set_title(title)
+    _mark_status(fig, status, None)
     return _save(fig, out, fmt)

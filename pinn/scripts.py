@@ -14,17 +14,18 @@ An example module (``examples/burgers.py``, installed as ``pinn.examples.burgers
 - ``main(argv=None, prog=None, command=None) -> int``: ``run_example(module, ...)``, the exit code.
 
 :func:`run_example` is the one command-line entry of every example, for ``python examples/NAME.py``
-and ``pinn solve NAME`` alike. Exit codes: 0 success, 1 failure, 2 bad usage, 130 after SIGINT and
-143 after SIGTERM (the run then ends at its best weights, writes metrics.json with status
-"interrupted" and the checkpoint, and prints how to resume). Errors are one line on stderr,
-``PROG: error: ...``; ``--debug`` adds the traceback.
+and ``pinn solve NAME`` alike. Exit codes: 0 success, 1 failure (an error; a loss that became
+NaN/inf; a checkpoint, metrics.json or figure that could not be written), 2 bad usage, 130 after
+SIGINT and 143 after SIGTERM (the run then ends at its best weights, writes the checkpoint and
+metrics.json with status "interrupted", and prints the checkpoint's path and the exact command that
+resumes it; a second signal does not interrupt that saving, a third stops at once). Errors are one
+line on stderr, ``PROG: error: ...``; ``--debug`` adds the traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import glob
 import json
 import math
 import os
@@ -39,20 +40,24 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from pinn.atomic import TEMP_PATTERN, remove_stale, write_atomic
 from pinn.settings import (FlagParser, RunSettings, UsageError, differences, format_usage_error,
                            nonnegative_int, seed_int)
 
 __all__ = ["example_parser", "run_example", "prepare_run_directory", "restore_run", "write_metrics",
-           "set_seeds", "stop_on_signals", "interrupt_signals", "report_error", "exit_code_for",
-           "existing_file", "running_pid", "CHECKPOINT_FILE", "METRICS_FILE", "EXIT_OK", "EXIT_FAILURE",
-           "EXIT_USAGE"]
+           "write_outputs", "run_status", "set_seeds", "stop_on_signals", "interrupt_signals",
+           "defer_signals",
+           "report_error", "exit_code_for", "existing_file", "running_pid", "CHECKPOINT_FILE",
+           "METRICS_FILE", "EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE"]
 
 #: The checkpoint file every example writes in its output folder.
 CHECKPOINT_FILE = "checkpoint.h5"
 #: The metrics file every example writes in its output folder.
 METRICS_FILE = "metrics.json"
-#: Temporary files a killed run can leave in its folder (removed when the next run starts there).
-STALE_PATTERNS = (".checkpoint.*.h5.tmp", ".metrics.*.json", ".pinn-write-test.*")
+#: Temporary files a killed run can leave in its folder (removed when the next run starts there):
+#: those of pinn's atomic writes (:data:`pinn.atomic.TEMP_PATTERN`: checkpoint, metrics, figures),
+#: the write probe, and the names earlier pinn versions used.
+STALE_PATTERNS = (TEMP_PATTERN, ".pinn-write-test.*", ".checkpoint.*.h5.tmp", ".metrics.*.json")
 LOCK_FILE = ".pinn.lock"
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -163,10 +168,7 @@ def prepare_run_directory(settings: RunSettings) -> contextlib.AbstractContextMa
         raise OSError(f"cannot write in the output folder {out!r}: {error.strerror or error}") from None
     lock = _lock(folder)
     try:
-        for pattern in STALE_PATTERNS:
-            for stale in glob.glob(os.path.join(glob.escape(str(folder)), pattern)):
-                with contextlib.suppress(FileNotFoundError):
-                    os.remove(stale)
+        remove_stale(folder, STALE_PATTERNS)
         _check_checkpoint(settings, folder)
     except BaseException:
         lock.close()
@@ -264,22 +266,70 @@ def running_pid(folder: str | os.PathLike[str]) -> int | None:
 # -- signals -------------------------------------------------------------------------------------
 
 class _Received:
+    """What :func:`interrupt_signals` saw: ``signum`` (the first signal's number, None if none
+    came), ``count`` (signals so far)."""
+
     signum: int | None = None
+    count: int = 0
+
+
+#: Signals after the first that are taken as "I am waiting": they do not interrupt the saving of
+#: the checkpoint and metrics.json; the one after them stops at once.
+PATIENT_SIGNALS = 1
+
+# While metrics.json is written (defer_signals), a first signal waits for the end of the write.
+_deferred: dict[str, Any] = {"depth": 0, "pending": None}
 
 
 @contextlib.contextmanager
-def interrupt_signals() -> Iterator[_Received]:
+def defer_signals() -> Iterator[None]:
+    """Within the block, a first SIGINT/SIGTERM caught by :func:`interrupt_signals` waits: it is
+    raised (KeyboardInterrupt) when the block ends, so that what the block writes (metrics.json
+    after training) is written whole. Outside :func:`interrupt_signals` it changes nothing."""
+    _deferred["depth"] += 1
+    failed = True
+    try:
+        yield
+        failed = False
+    finally:
+        _deferred["depth"] -= 1
+        pending = _deferred["pending"] if _deferred["depth"] == 0 else None
+        if pending is not None:
+            _deferred["pending"] = None
+            if not failed:  # (an error of the block goes first)
+                raise KeyboardInterrupt(f"signal {pending}")
+
+
+@contextlib.contextmanager
+def interrupt_signals(prog: str = "pinn") -> Iterator[_Received]:
     """Within the block SIGINT and SIGTERM raise KeyboardInterrupt (a run then ends at its best
-    weights, status "interrupted"); ``received.signum`` tells which came. The old handlers come back
-    afterwards. SIGINT is re-enabled even where the shell started the script with it ignored
-    (background jobs). Outside the main thread nothing is installed."""
+    weights, status "interrupted"); ``received.signum`` tells which came first.
+
+    The first signal interrupts. A second one (Ctrl-C pressed again while the run saves its
+    checkpoint, writes metrics.json and draws its figures) does not: it would throw away what the
+    first one asked to keep. It prints that the run is saving and that another signal stops at
+    once; a third one raises KeyboardInterrupt wherever the run is (files written atomically stay
+    whole: at worst the previous checkpoint and no metrics.json). SIGKILL is never needed.
+
+    The old handlers come back afterwards. SIGINT is re-enabled even where the shell started the
+    script with it ignored (background jobs). Outside the main thread nothing is installed."""
     received = _Received()
     if threading.current_thread() is not threading.main_thread():
         yield received
         return
+    name = prog.split()[0]
 
     def interrupt(signum, frame):
-        received.signum = signum
+        received.count += 1
+        if received.signum is None:
+            received.signum = signum
+        if received.count == 1 and _deferred["depth"]:  # raised when metrics.json is written
+            _deferred["pending"] = signum
+            return
+        if 1 < received.count <= 1 + PATIENT_SIGNALS:
+            print(f"{name}: {_SIGNAL_NAMES.get(signum, 'a signal')} again: saving the checkpoint and "
+                  "metrics.json first; once more stops at once", file=sys.stderr, flush=True)
+            return
         raise KeyboardInterrupt(f"signal {signum}")
 
     old = {s: signal.signal(s, interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -360,7 +410,7 @@ def run_example(module: Any, argv: Sequence[str] | None = None, *, prog: str | N
     command = command or prog
     checkpoint = os.path.join(str(settings.out), CHECKPOINT_FILE)
     name = prog.split()[0]
-    with interrupt_signals() as received:
+    with interrupt_signals(prog) as received:
         lock = None
         try:
             lock = prepare_run_directory(settings)
@@ -393,9 +443,15 @@ def run_example(module: Any, argv: Sequence[str] | None = None, *, prog: str | N
         return _signal_exit(received.signum)
     code = exit_code_for(status)
     if code != EXIT_OK:
+        why = " ".join(str(metrics.get("message") or "").split())
         print(f"{name}: error: training ended with status {status!r}"
-              + (": the loss became NaN or infinite; the weights and the checkpoint are at the best "
-                 "point seen" if status == "nonfinite" else ""), file=sys.stderr, flush=True)
+              + (f" ({why})" if why else "")
+              + ("; the weights are at the best finite point seen" if status == "nonfinite" else "")
+              + (f"; go on from the checkpoint {checkpoint} with: {resume_command(command, argv)}"
+                 if status in ("nonfinite", "failed") and os.path.isfile(checkpoint) else ""),
+              file=sys.stderr, flush=True)
+    elif metrics.get("output_errors"):
+        code = EXIT_FAILURE  # trained, but metrics.json or the figures are missing (reported)
     return code
 
 
@@ -434,6 +490,23 @@ def restore_run(module: Any, run_dir: str | os.PathLike[str]) -> tuple[RunSettin
     return settings, setup, saved
 
 
+def run_status(run_dir: str | os.PathLike[str]) -> str:
+    """How the run in ``run_dir`` ended: the status in its metrics.json (``"completed"``,
+    ``"interrupted"``...), or ``"unfinished"`` when there is none, or when the checkpoint is newer
+    (a later run was killed before writing its metrics)."""
+    folder = pathlib.Path(run_dir)
+    metrics, checkpoint = folder / METRICS_FILE, folder / CHECKPOINT_FILE
+    try:
+        status = json.loads(metrics.read_text()).get("status")
+    except (OSError, ValueError, AttributeError):
+        return "unfinished"
+    if not isinstance(status, str):
+        return "unfinished"
+    if checkpoint.is_file() and checkpoint.stat().st_mtime > metrics.stat().st_mtime + 1:
+        return "unfinished"
+    return status
+
+
 # -- outputs -------------------------------------------------------------------------------------
 
 def set_seeds(seed: int) -> np.random.Generator:
@@ -459,19 +532,39 @@ def _jsonable(value: Any) -> Any:
 
 
 def write_metrics(out: str | os.PathLike, metrics: Mapping[str, Any]) -> pathlib.Path:
-    """Write ``out/metrics.json`` atomically (non-finite floats become null)."""
-    folder = pathlib.Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / METRICS_FILE
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".metrics.", suffix=".json")
+    """Write ``out/metrics.json`` atomically, with the user's umask (non-finite floats become null).
+
+    Raises:
+        OSError: it cannot be written (a full disk...); an earlier metrics.json then stays.
+    """
+    text = json.dumps(_jsonable(metrics), indent=2) + "\n"
+    return write_atomic(pathlib.Path(out) / METRICS_FILE, text)
+
+
+def write_outputs(out: str | os.PathLike, metrics: dict[str, Any], figures: Any = None,
+                  prog: str = "pinn") -> list[str]:
+    """Write a finished (or stopped) run's outputs: ``metrics.json`` first, then the figures.
+
+    What cannot be written (a full disk, a folder removed) does not stop the rest: each failure is
+    reported on one line on stderr, added to ``metrics["output_errors"]`` (and so to the metrics of
+    the caller, which :func:`run_example` turns into exit code 1), and returned. ``figures`` is a
+    function of no arguments that writes the figures. A signal that comes while metrics.json is
+    written interrupts right after it (:func:`defer_signals`); the figures it interrupts at once.
+    """
+    errors: list[str] = []
+    name = prog.split()[0]
     try:
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the metrics from other users
-        with os.fdopen(fd, "w") as f:
-            json.dump(_jsonable(metrics), f, indent=2)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(tmp)
-        raise
-    return path
+        with defer_signals():  # a signal now waits until metrics.json is whole
+            write_metrics(out, metrics)
+    except OSError as error:
+        errors.append(f"could not write {METRICS_FILE} in {str(out)!r}: {error.strerror or error}")
+        print(f"{name}: error: {errors[-1]}", file=sys.stderr, flush=True)
+    if figures is not None:
+        try:
+            figures()
+        except OSError as error:
+            errors.append(f"could not write the figures in {str(out)!r}: {error.strerror or error}")
+            print(f"{name}: error: {errors[-1]}", file=sys.stderr, flush=True)
+    if errors:
+        metrics["output_errors"] = errors
+    return errors

@@ -25,11 +25,13 @@ import argparse
 import dataclasses
 import json
 import math
+import os
 import sys
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 __all__ = ["RunSettings", "FlagParser", "OneLineArgumentParser", "UsageError", "PROBLEM", "RUN",
-           "positive_int", "nonnegative_int", "positive_float", "seed_int"]
+           "positive_int", "nonnegative_int", "positive_float", "seed_int", "thread_count",
+           "max_threads"]
 
 PROBLEM = "problem"
 RUN = "run"
@@ -64,6 +66,24 @@ def nonnegative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text}")
     return value
+
+
+def thread_count(text: str) -> int:
+    """A thread count: an int in [0, 4 x the CPUs here] (at least 16). 0 lets the library choose.
+    Far more threads than CPUs only slow a run down, and TensorFlow spends minutes starting
+    100000 of them (it seems to hang)."""
+    value = _int(text)
+    limit = max_threads()
+    if not 0 <= value <= limit:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer in [0, {limit}] (at most 4 x the {os.cpu_count() or 1} CPUs "
+            f"here; 0: TensorFlow's choice), got {text}")
+    return value
+
+
+def max_threads() -> int:
+    """The largest thread count :func:`thread_count` accepts here."""
+    return max(16, 4 * (os.cpu_count() or 1))
 
 
 def seed_int(text: str) -> int:
@@ -191,6 +211,7 @@ class FlagParser(OneLineArgumentParser):
             problem={k: v for k, v in sorted(values.items()) if self.kinds[k] == PROBLEM},
             run={k: v for k, v in sorted(values.items()) if self.kinds[k] == RUN},
             argv=tuple(sys.argv[1:] if argv is None else argv),
+            prog=self.prog,
         )
         try:
             for check in self._checks:
@@ -211,6 +232,7 @@ class RunSettings:
         problem: the problem flags (``{"seed": 0, "dtype": "float64", "n_f": 10000, ...}``).
         run: the run flags (``{"out": "runs/burgers", "adam_steps": 1000, ...}``).
         argv: the command line they came from (for messages such as the resume command).
+        prog: the program name of messages (``"pinn solve burgers"``; empty when unknown).
 
     Flags read as attributes: ``settings.seed``, ``settings.out``.
     """
@@ -219,6 +241,7 @@ class RunSettings:
     problem: Mapping[str, Any]
     run: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     argv: tuple[str, ...] = ()
+    prog: str = ""
 
     def __post_init__(self) -> None:
         clash = sorted(set(self.problem) & set(self.run))
@@ -226,7 +249,7 @@ class RunSettings:
             raise ValueError(f"flags {clash} are both problem and run flags")
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") or name in ("example", "problem", "run", "argv"):
+        if name.startswith("__") or name in ("example", "problem", "run", "argv", "prog"):
             raise AttributeError(name)
         for part in (self.problem, self.run):
             if name in part:

@@ -56,6 +56,7 @@ class PhaseResult:
         nonfinite_terms: the terms that were NaN/inf when the status is nonfinite.
         scipy: SciPy's own ``OptimizeResult`` (SciPy phases that returned one), else None.
         start_nit, start_nfev: iterations and evaluations of the phase before this call (resume).
+        best_x: the best finite point evaluated (float64 (n,)), None if none.
     """
 
     phase: str
@@ -79,6 +80,7 @@ class PhaseResult:
     scipy: Any = None
     start_nit: int = 0
     start_nfev: int = 0
+    best_x: np.ndarray | None = None
 
     @property
     def success(self) -> bool:
@@ -186,4 +188,5 @@ class PhaseTracker:
             trace_count=trace_count, best_fun=self.best.fun if self.best else float("inf"),
             nonfinite_terms=self.nonfinite_terms() if status == Status.NONFINITE else [],
             scipy=scipy, start_nit=self.start_nit, start_nfev=self.start_nfev,
+            best_x=self.best.x if self.best is not None else None,
         )

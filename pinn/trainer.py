@@ -29,7 +29,7 @@ import pinn.quasi_newton as qn
 from pinn.resample import Resample
 from pinn.status import Status
 from pinn.tracking import PhaseResult
-from pinn.validation import check_int
+from pinn.validation import check_int, check_number
 
 __all__ = ["Trainer", "TrainingResult", "RUN_STATUSES", "SECOND_PHASE_METHODS", "resolve_method"]
 
@@ -405,6 +405,9 @@ class Trainer:
             raise TypeError(f"lbfgs must be True or False, got {lbfgs!r}")
         if not lbfgs and adam_steps == 0:
             raise ValueError("nothing to do: adam_steps is 0 and lbfgs is False")
+        if not callable(learning_rate):
+            check_number(learning_rate, "learning_rate", minimum=0.0, exclusive=True,
+                         meaning="a positive number or a schedule step -> rate")
         method, options = resolve_method(method, lbfgs_options)  # bad ones fail here, before any work
         if callbacks is not None and not isinstance(callbacks, (list, tuple)):
             raise TypeError(f"callbacks must be a list of pinn.Callback, got {type(callbacks).__name__}")
@@ -478,6 +481,13 @@ class Trainer:
             final_loss, terms, coefficients = evaluation.fun, evaluation.terms, evaluation.coefficients
             message = "nothing left to do: the plan had finished"
         if self._save_error is not None:
+            if last is not None and last.status is Status.STOPPED and last.best_x is not None:
+                # stopped by the failed write: go back to the best point evaluated, as an
+                # interrupt does (Adam's last update was never evaluated)
+                self.layout.set_flat(last.best_x)
+                final_loss = float(last.best_fun)
+                evaluation = self.objective(last.best_x)
+                terms, coefficients = evaluation.terms, evaluation.coefficients
             status = "failed"
             message = f"could not write the checkpoint {str(self.checkpoint)!r}: {self._save_error}"
         return TrainingResult(

@@ -79,7 +79,9 @@ def test_help_list_and_an_unknown_problem(capsys):
     for command in ("list", "solve", "info", "plot", "data"):
         assert re.search(rf"^\s+{command}\s", out, re.M), command
     assert cli.main(["list"]) == 0
-    assert re.fullmatch(r"burgers\s+Burgers' equation.*\n", capsys.readouterr().out)
+    listed = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in listed] == sorted(cli.PROBLEMS)
+    assert re.fullmatch(r"burgers\s+Burgers' equation.*", listed[0])
     assert cli.main(["solve", "--help"]) == 0
     assert "burgers" in capsys.readouterr().out
     assert cli.main(["solve", "burgers", "--help"]) == 0
@@ -90,7 +92,8 @@ def test_help_list_and_an_unknown_problem(capsys):
         assert f"usage: pinn {command}" in capsys.readouterr().out
     assert cli.main(["solve", "nope", "--quick"]) == 2
     captured = capsys.readouterr()
-    assert our_lines(captured.err) == ["pinn: error: unknown problem 'nope'; registered: burgers (see pinn list)"]
+    assert our_lines(captured.err) == [
+        f"pinn: error: unknown problem 'nope'; registered: {', '.join(sorted(cli.PROBLEMS))} (see pinn list)"]
     assert captured.out == ""
 
 
