@@ -30,8 +30,8 @@ import numpy as np
 
 import pinn
 from pinn.equations import Burgers
-from pinn.scripts import (CHECKPOINT_FILE, example_parser, existing_file, restore_run, run_example,
-                          run_status, set_seeds, write_outputs)
+from pinn.scripts import (CHECKPOINT_FILE, compute_strategy, example_parser, existing_file, restore_run,
+                          run_example, run_status, set_seeds, write_outputs)
 from pinn.settings import (FlagParser, RunSettings, UsageError, max_threads, nonnegative_int,
                            positive_float, positive_int, thread_count)
 
@@ -175,11 +175,7 @@ def write_figures(setup: Setup, out: str | os.PathLike, history: pinn.History,
 def solve(settings: RunSettings) -> dict:
     """Train as the settings say; writes metrics.json, the checkpoint and the figures to
     ``settings.out``. Returns the metrics."""
-    if settings.threads:
-        import tensorflow as tf
-
-        tf.config.threading.set_intra_op_parallelism_threads(settings.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(settings.threads)
+    strategy = compute_strategy(settings)  # threads and devices, before TensorFlow starts
     start = time.perf_counter()
     setup = build(settings)
     usol, problem = setup.usol, setup.problem
@@ -191,7 +187,7 @@ def solve(settings: RunSettings) -> dict:
             error_log.append((logs["phase"], iteration, pinn.relative_l2_error(u, usol)))
             print(f"[{logs['phase']}] it {iteration:6d}  relative L2 error {error_log[-1][2]:.3e}")
 
-    trainer = pinn.Trainer(problem, jit_compile=settings.jit,
+    trainer = pinn.Trainer(problem, jit_compile=settings.jit, strategy=strategy,
                            callbacks=[pinn.LambdaCallback(on_iteration_end=log_error)],
                            checkpoint=os.path.join(settings.out, CHECKPOINT_FILE),
                            checkpoint_every=settings.checkpoint_every,

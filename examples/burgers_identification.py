@@ -41,8 +41,8 @@ import numpy as np
 
 import pinn
 from pinn.equations import BurgersIdentification
-from pinn.scripts import (CHECKPOINT_FILE, example_parser, existing_file, restore_run, run_example,
-                          run_status, set_seeds, write_outputs)
+from pinn.scripts import (CHECKPOINT_FILE, compute_strategy, example_parser, existing_file, restore_run,
+                          run_example, run_status, set_seeds, write_outputs)
 from pinn.settings import (FlagParser, RunSettings, UsageError, nonnegative_int, positive_float,
                            positive_int)
 
@@ -231,6 +231,7 @@ def write_figures(setup: Setup, out: str | os.PathLike, history: pinn.History, n
 def solve(settings: RunSettings) -> dict:
     """Train as the settings say; writes metrics.json, the checkpoint and the figures to
     ``settings.out``. Returns the metrics."""
+    strategy = compute_strategy(settings)  # devices, before TensorFlow starts
     start = time.perf_counter()
     settings = settings.replace(adam_steps=adam_steps(settings))  # the noise-dependent default
     setup = build(settings)
@@ -248,7 +249,7 @@ def solve(settings: RunSettings) -> dict:
                   f"  lambda2 error {entry['lambda2_error_pct']:.3f} %  u relative L2 error "
                   f"{entry['relative_l2_error']:.3e}", flush=True)
 
-    trainer = pinn.Trainer(problem, jit_compile=settings.jit,
+    trainer = pinn.Trainer(problem, jit_compile=settings.jit, strategy=strategy,
                            callbacks=[pinn.LambdaCallback(on_iteration_end=log_error)],
                            checkpoint=os.path.join(settings.out, CHECKPOINT_FILE),
                            checkpoint_every=settings.checkpoint_every,

@@ -39,8 +39,8 @@ import numpy as np
 
 import pinn
 from pinn.equations import Schrodinger
-from pinn.scripts import (CHECKPOINT_FILE, example_parser, existing_file, restore_run, run_example,
-                          run_status, set_seeds, write_outputs)
+from pinn.scripts import (CHECKPOINT_FILE, compute_strategy, example_parser, existing_file, restore_run,
+                          run_example, run_status, set_seeds, write_outputs)
 from pinn.settings import FlagParser, RunSettings, nonnegative_int, positive_float, positive_int
 
 NAME = "schrodinger"
@@ -175,6 +175,7 @@ def write_figures(setup: Setup, out: str | os.PathLike, history: pinn.History,
 def solve(settings: RunSettings) -> dict:
     """Train as the settings say; writes metrics.json, the checkpoint and the figures to
     ``settings.out``. Returns the metrics."""
+    strategy = compute_strategy(settings)  # devices, before TensorFlow starts
     start = time.perf_counter()
     setup = build(settings)
     error_log: list[dict[str, Any]] = []
@@ -187,7 +188,7 @@ def solve(settings: RunSettings) -> dict:
                   f"{entry['relative_l2_error']:.3e}  u {entry['relative_l2_error_u']:.3e}  v "
                   f"{entry['relative_l2_error_v']:.3e}", flush=True)
 
-    trainer = pinn.Trainer(setup.problem, jit_compile=settings.jit,
+    trainer = pinn.Trainer(setup.problem, jit_compile=settings.jit, strategy=strategy,
                            callbacks=[pinn.LambdaCallback(on_iteration_end=log_error)],
                            checkpoint=os.path.join(settings.out, CHECKPOINT_FILE),
                            checkpoint_every=settings.checkpoint_every,

@@ -42,7 +42,7 @@ import numpy as np
 
 from pinn.atomic import TEMP_PATTERN, remove_stale, write_atomic
 from pinn.settings import (FlagParser, RunSettings, UsageError, differences, format_usage_error,
-                           nonnegative_int, seed_int)
+                           nonnegative_int, positive_int, seed_int)
 
 __all__ = ["example_parser", "run_example", "prepare_run_directory", "restore_run", "write_metrics",
            "write_outputs", "run_status", "set_seeds", "stop_on_signals", "interrupt_signals",
@@ -113,6 +113,9 @@ def example_parser(example: str, description: str, *, out: str, adam_steps: int,
     parser.run_flag("--overwrite", action="store_true",
                     help="start a new run in an OUT that holds one (its checkpoint and metrics "
                          "are deleted)")
+    parser.run_flag("--devices", type=positive_int, default=1,
+                    help="data-parallel devices: N GPUs where present, else N logical CPU devices "
+                         "(tf.distribute.MirroredStrategy; default 1, no strategy)")
     parser.run_flag("--debug", action="store_true", help="print the traceback of an error")
     parser.set_presets(full={"adam_steps": adam_steps, "lbfgs_maxiter": lbfgs_maxiter})
     parser.add_check(_check_shared_flags)
@@ -568,3 +571,18 @@ def write_outputs(out: str | os.PathLike, metrics: dict[str, Any], figures: Any 
     if errors:
         metrics["output_errors"] = errors
     return errors
+
+
+def compute_strategy(settings: RunSettings) -> Any:
+    """Apply the settings' compute flags before TensorFlow starts: ``--threads`` (where the
+    example has it) and ``--devices``; returns the ``tf.distribute`` strategy for the Trainer
+    (None for one device)."""
+    from pinn.distribute import strategy_for_devices
+
+    threads = settings.run.get("threads", 0)
+    if threads:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    return strategy_for_devices(settings.devices)

@@ -80,3 +80,14 @@ def test_two_worker_processes_train_to_the_single_process_result(tmp_path):
     assert chief["writes_checkpoints"] and not other["writes_checkpoints"]
     assert (tmp_path / "c0.h5").is_file() and not (tmp_path / "c1.h5").exists()
     assert all(p.poll() is not None for p in processes)  # no process left behind
+
+
+def test_pinn_solve_takes_devices(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "pinn.cli", "solve", "burgers", "--quick", "--no-jit", "--devices", "2",
+         "--adam-steps", "10", "--lbfgs-maxiter", "10", "--n-f", "201", "--widths", "2",
+         "--verbose", "0", "--out", str(tmp_path / "run")],
+        capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["status"] == "completed" and metrics["settings"]["run"]["devices"] == 2
