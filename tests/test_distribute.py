@@ -42,6 +42,13 @@ def test_two_devices_give_the_single_device_loss_gradient_and_training(tmp_path)
     assert more["resumed"] and more["lbfgs_nit"] == 30 and more["final_loss"] <= two["final_loss"]
 
 
+def test_a_dense_quasi_newton_phase_on_two_devices_follows_one_device():
+    flags = ("--method", "SSBFGS", "--n-f", "600", "--lbfgs-maxiter", "10")
+    one, two = run("--devices", "1", *flags), run("--devices", "2", *flags)
+    assert two["replicas"] == 2 and two["lbfgs_nit"] == one["lbfgs_nit"] == 10
+    assert abs(two["final_loss"] - one["final_loss"]) <= 1e-6 * abs(one["final_loss"])
+
+
 def free_ports(n):
     sockets = [socket.socket() for _ in range(n)]
     for s in sockets:

@@ -22,6 +22,7 @@ parser.add_argument("--adam-steps", type=int, default=5)
 parser.add_argument("--lbfgs-maxiter", type=int, default=20)
 parser.add_argument("--checkpoint", default=None)
 parser.add_argument("--resume", action="store_true")
+parser.add_argument("--method", default="L-BFGS-B")
 args = parser.parse_args()
 
 if args.multi_worker:
@@ -52,7 +53,7 @@ if strategy is not None:
     single.layout.set_flat(x - 0.01)
 trainer = pinn.Trainer(problem, strategy=strategy, checkpoint=args.checkpoint)
 result = trainer.train(adam_steps=args.adam_steps, lbfgs_options={"maxiter": args.lbfgs_maxiter},
-                       resume=args.resume)
+                       resume=args.resume, method=args.method)
 report.update(final_loss=result.final_loss, status=result.status, resumed=result.resumed,
               lbfgs_nit=result.progress["lbfgs_nit"], adam_steps=result.progress["adam_steps"],
               writes_checkpoints=trainer.writes_checkpoints)
