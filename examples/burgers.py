@@ -30,8 +30,8 @@ import numpy as np
 
 import pinn
 from pinn.equations import Burgers
-from pinn.scripts import (CHECKPOINT_FILE, compute_strategy, example_parser, existing_file, restore_run,
-                          run_example, run_status, set_seeds, write_outputs)
+from pinn.scripts import (compute_strategy, example_parser, existing_file, restore_run, run_example,
+                          train_example, run_status, set_seeds, write_outputs)
 from pinn.settings import (FlagParser, RunSettings, UsageError, max_threads, nonnegative_int,
                            positive_float, positive_int, thread_count)
 
@@ -187,21 +187,11 @@ def solve(settings: RunSettings) -> dict:
             error_log.append((logs["phase"], iteration, pinn.relative_l2_error(u, usol)))
             print(f"[{logs['phase']}] it {iteration:6d}  relative L2 error {error_log[-1][2]:.3e}")
 
-    trainer = pinn.Trainer(problem, jit_compile=settings.jit, strategy=strategy,
-                           callbacks=[pinn.LambdaCallback(on_iteration_end=log_error)],
-                           checkpoint=os.path.join(settings.out, CHECKPOINT_FILE),
-                           checkpoint_every=settings.checkpoint_every,
-                           settings=settings.checkpoint_settings())
     print(f"Burgers: N_u={settings.n_u}, N_f={settings.n_f}+{len(setup.points)}, network [2, 20 x "
           f"{settings.widths}, 1], {settings.dtype}, seed {settings.seed}, Adam {settings.adam_steps}, "
           f"L-BFGS-B maxiter {settings.lbfgs_maxiter}", flush=True)
-    result = trainer.train(
-        adam_steps=settings.adam_steps,
-        lbfgs=settings.lbfgs_maxiter > 0,
-        lbfgs_options={"maxiter": max(settings.lbfgs_maxiter, 1), "gtol": settings.gtol},
-        verbose=settings.verbose,
-        resume=settings.resume or settings.resume_or_start,
-    )
+    result = train_example(settings, problem, strategy,
+                           [pinn.LambdaCallback(on_iteration_end=log_error)])
 
     prediction = setup.predict()
     error = pinn.relative_l2_error(prediction, usol)

@@ -41,8 +41,8 @@ import numpy as np
 
 import pinn
 from pinn.equations import BurgersIdentification
-from pinn.scripts import (CHECKPOINT_FILE, compute_strategy, example_parser, existing_file, restore_run,
-                          run_example, run_status, set_seeds, write_outputs)
+from pinn.scripts import (compute_strategy, example_parser, existing_file, restore_run, run_example,
+                          train_example, run_status, set_seeds, write_outputs)
 from pinn.settings import (FlagParser, RunSettings, UsageError, nonnegative_int, positive_float,
                            positive_int)
 
@@ -249,22 +249,12 @@ def solve(settings: RunSettings) -> dict:
                   f"  lambda2 error {entry['lambda2_error_pct']:.3f} %  u relative L2 error "
                   f"{entry['relative_l2_error']:.3e}", flush=True)
 
-    trainer = pinn.Trainer(problem, jit_compile=settings.jit, strategy=strategy,
-                           callbacks=[pinn.LambdaCallback(on_iteration_end=log_error)],
-                           checkpoint=os.path.join(settings.out, CHECKPOINT_FILE),
-                           checkpoint_every=settings.checkpoint_every,
-                           settings=settings.checkpoint_settings())
     data = "clean" if settings.noise == 0 else f"noise {settings.noise:g}"
     print(f"Burgers identification: N_u={settings.n_u} ({data}), "
           f"network [2, 20 x {settings.widths}, 1], {settings.dtype}, seed {settings.seed}, Adam "
           f"{settings.adam_steps}, L-BFGS-B maxiter {settings.lbfgs_maxiter}", flush=True)
-    result = trainer.train(
-        adam_steps=settings.adam_steps,
-        lbfgs=settings.lbfgs_maxiter > 0,
-        lbfgs_options={"maxiter": max(settings.lbfgs_maxiter, 1), "gtol": settings.gtol},
-        verbose=settings.verbose,
-        resume=settings.resume or settings.resume_or_start,
-    )
+    result = train_example(settings, problem, strategy,
+                           [pinn.LambdaCallback(on_iteration_end=log_error)])
 
     prediction = setup.predict()
     error = pinn.relative_l2_error(prediction, usol)

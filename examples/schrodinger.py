@@ -39,8 +39,8 @@ import numpy as np
 
 import pinn
 from pinn.equations import Schrodinger
-from pinn.scripts import (CHECKPOINT_FILE, compute_strategy, example_parser, existing_file, restore_run,
-                          run_example, run_status, set_seeds, write_outputs)
+from pinn.scripts import (compute_strategy, example_parser, existing_file, restore_run, run_example,
+                          train_example, run_status, set_seeds, write_outputs)
 from pinn.settings import FlagParser, RunSettings, nonnegative_int, positive_float, positive_int
 
 NAME = "schrodinger"
@@ -188,22 +188,12 @@ def solve(settings: RunSettings) -> dict:
                   f"{entry['relative_l2_error']:.3e}  u {entry['relative_l2_error_u']:.3e}  v "
                   f"{entry['relative_l2_error_v']:.3e}", flush=True)
 
-    trainer = pinn.Trainer(setup.problem, jit_compile=settings.jit, strategy=strategy,
-                           callbacks=[pinn.LambdaCallback(on_iteration_end=log_error)],
-                           checkpoint=os.path.join(settings.out, CHECKPOINT_FILE),
-                           checkpoint_every=settings.checkpoint_every,
-                           settings=settings.checkpoint_settings())
     layers = [2] + [settings.width] * settings.depth + [2]
     print(f"Schrödinger: N_0={settings.n_0}, N_b={settings.n_b}, N_f={settings.n_f}, network "
           f"[2, {settings.width} x {settings.depth}, 2], {settings.dtype}, seed {settings.seed}, Adam "
           f"{settings.adam_steps}, L-BFGS-B maxiter {settings.lbfgs_maxiter}", flush=True)
-    result = trainer.train(
-        adam_steps=settings.adam_steps,
-        lbfgs=settings.lbfgs_maxiter > 0,
-        lbfgs_options={"maxiter": max(settings.lbfgs_maxiter, 1), "gtol": settings.gtol},
-        verbose=settings.verbose,
-        resume=settings.resume or settings.resume_or_start,
-    )
+    result = train_example(settings, setup.problem, strategy,
+                           [pinn.LambdaCallback(on_iteration_end=log_error)])
 
     prediction = setup.predict()
     measured = errors(prediction, setup.h)

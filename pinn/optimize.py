@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import collections
 import inspect
-import time
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np

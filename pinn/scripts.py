@@ -586,3 +586,26 @@ def compute_strategy(settings: RunSettings) -> Any:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(threads)
     return strategy_for_devices(settings.devices)
+
+
+def train_example(settings: RunSettings, problem: Any, strategy: Any = None,
+                  callbacks: Sequence[Any] = ()) -> Any:
+    """Train ``problem`` as an example's shared run flags say: a :class:`~pinn.trainer.Trainer`
+    with the run's checkpoint (``OUT/checkpoint.h5``, every ``--checkpoint-every``), its problem
+    settings (compared on resume), XLA (``--jit``) and devices (``strategy`` from
+    :func:`compute_strategy`), then the plan ``--adam-steps`` Adam steps and ``--lbfgs-maxiter``
+    L-BFGS-B iterations with ``--gtol``, resumed under ``--resume``/``--resume-or-start``.
+    Returns the :class:`~pinn.trainer.TrainingResult`."""
+    from pinn.trainer import Trainer
+
+    trainer = Trainer(problem, jit_compile=settings.jit, strategy=strategy, callbacks=list(callbacks),
+                      checkpoint=os.path.join(settings.out, CHECKPOINT_FILE),
+                      checkpoint_every=settings.checkpoint_every,
+                      settings=settings.checkpoint_settings())
+    return trainer.train(
+        adam_steps=settings.adam_steps,
+        lbfgs=settings.lbfgs_maxiter > 0,
+        lbfgs_options={"maxiter": max(settings.lbfgs_maxiter, 1), "gtol": settings.gtol},
+        verbose=settings.verbose,
+        resume=settings.resume or settings.resume_or_start,
+    )
