@@ -1,7 +1,10 @@
 """Burgers example over several seeds: the spread of the relative L2 error (paper: 6.7e-4, one run).
 
-Runs ``examples/burgers.py`` once per seed (in parallel jobs, each with --threads TF threads),
-with any extra flags passed through, and writes OUT/summary.json and prints a table.
+Runs ``examples/burgers.py`` once per seed into OUT/seed<N> (in parallel jobs, each with --threads
+TF threads), with any extra flags passed through, and writes OUT/summary.json and prints a table.
+Resumable (``benchmarks/_runs.py``): a seed whose finished metrics.json is in OUT, made with the
+same flags, is reused; a killed run goes on from its checkpoint (``--resume-or-start``);
+``--fresh`` starts every seed again (``--overwrite``).
 
     python benchmarks/burgers_seeds.py --seeds 0 1 2 3 4 --jobs 2 --out runs/seeds -- --adam-steps 1000
 """
@@ -10,24 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _runs  # noqa: E402  (benchmarks/_runs.py: the subprocess runner shared with paper_tables.py)
 
-
-def run(seed: int, out: Path, threads: int, extra: list[str]) -> dict:
-    folder = out / f"seed{seed}"
-    command = [sys.executable, str(ROOT / "examples" / "burgers.py"), "--seed", str(seed),
-               "--out", str(folder), "--threads", str(threads), *extra]
-    with open(out / f"seed{seed}.log", "w") as log:
-        subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, check=True,
-                       env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
-    return json.loads((folder / "metrics.json").read_text())
+OWN_FLAGS = ("--seed", "--out", "--threads", "--resume", "--resume-or-start", "--overwrite")
 
 
 def main() -> None:
@@ -39,14 +32,25 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--threads", type=int, default=0, help="TF threads per job (0: TF's choice)")
     parser.add_argument("--out", default="runs/burgers_seeds")
+    parser.add_argument("--fresh", action="store_true",
+                        help="start every seed again (--overwrite), not reusing finished runs")
     args = parser.parse_args(argv)
+    own = sorted({flag.split("=")[0] for flag in extra if flag.split("=")[0] in OWN_FLAGS})
+    if own:
+        parser.error(f"flags after '--' must not set {own}: --seeds, --out, --threads and --fresh set them")
+    if args.jobs < 1 or args.threads < 0 or min(args.seeds) < 0:
+        parser.error(f"expected --jobs >= 1, --threads >= 0 and --seeds >= 0, got {args.jobs}, "
+                     f"{args.threads} and {args.seeds}")
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    with ThreadPoolExecutor(args.jobs) as pool:
-        metrics = list(pool.map(lambda s: run(s, out, args.threads, extra), args.seeds))
+    jobs = [_runs.Run("burgers", out / f"seed{seed}", ("--seed", str(seed), *extra)) for seed in args.seeds]
+    try:
+        metrics = _runs.run_all(jobs, args.jobs, args.threads, args.fresh)
+    except _runs.FlagsMismatch as error:
+        parser.error(str(error))
     errors = [m["relative_l2_error"] for m in metrics]
     rows = [{k: m[k] for k in ("seed", "relative_l2_error", "final_loss", "adam_steps", "lbfgs_nit",
-                               "lbfgs_nfev", "lbfgs_message", "wall_time_s", "lbfgs_evals_per_second")}
+                               "lbfgs_nfev", "lbfgs_message", "wall_time_s", "lbfgs_evals_per_second",
+                               "reused")}
             for m in metrics]
     summary = {"flags": extra, "runs": rows, "median_error": statistics.median(errors),
                "max_error": max(errors), "min_error": min(errors)}

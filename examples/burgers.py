@@ -6,7 +6,8 @@
 The paper's setup: N_u = 100 points drawn from the 456 initial/boundary points of the reference
 grid (one per stratum along the grid by default; --n-u-draw random for the paper code's uniform
 draw), N_f = 10000 Latin-hypercube collocation points plus those 456, a [2, 20 x 8, 1] tanh network
-with inputs scaled to [-1, 1]. Writes solution.png, loss_history.png, metrics.json and
+with inputs scaled to [-1, 1]. Writes solution.png, loss_history.png, error_history.png (the
+relative L2 error against training time, sampled every --error-every seconds), metrics.json and
 checkpoint.h5 (the training state: weights, Adam state, history) to --out.
 
     pinn solve burgers                         # the paper's setup (or: python examples/burgers.py)
@@ -30,9 +31,9 @@ import numpy as np
 
 import pinn
 from pinn.equations import Burgers
-from pinn.scripts import (compute_strategy, example_parser, existing_file, restore_run, run_example,
-                          train_example, run_status, set_seeds, write_outputs)
-from pinn.settings import (FlagParser, RunSettings, UsageError, max_threads, nonnegative_int,
+from pinn.scripts import (compute_strategy, example_parser, existing_file, replot, run_metrics,
+                          run_example, train_example, set_seeds, write_outputs)
+from pinn.settings import (FlagParser, RunSettings, UsageError, max_threads,
                            positive_float, positive_int, thread_count)
 
 NAME = "burgers"
@@ -43,7 +44,7 @@ LBFGS_MAXITER = 50000
 DTYPE = "float64"
 GTOL = 1e-10
 N_U_DRAW = "stratified"  # the paper's uniform draw leaves seed 0 a 0.23-wide gap in u(0, x): README
-QUICK = {"adam_steps": 200, "lbfgs_maxiter": 1500, "n_f": 1000, "widths": 4}
+QUICK = {"adam_steps": 200, "lbfgs_maxiter": 1500, "n_f": 1000, "widths": 4, "neurons": 20}
 
 
 def build_parser(prog: str | None = None) -> FlagParser:
@@ -59,17 +60,17 @@ def build_parser(prog: str | None = None) -> FlagParser:
     parser.problem_flag("--n-f", type=positive_int, default=None,
                         help="collocation points (default 10000)")
     parser.problem_flag("--widths", type=positive_int, default=None,
-                        help="hidden layers of 20 (default 8)")
+                        help="hidden layers (default 8)")
+    parser.problem_flag("--neurons", type=positive_int, default=None,
+                        help="neurons per hidden layer (default 20)")
     parser.problem_flag("--data", type=existing_file, default=None,
                         help="reference data (.h5 or .mat; default the packaged burgers_shock.h5)")
     parser.run_flag("--gtol", type=positive_float, default=GTOL,
                     help=f"L-BFGS-B gradient tolerance (default {GTOL:g})")
-    parser.run_flag("--error-every", type=nonnegative_int, default=500,
-                    help="log the relative L2 error every N iterations, 0 never (default 500)")
     parser.run_flag("--threads", type=thread_count, default=0,
                     help="TensorFlow threads per operation, 0 for TensorFlow's choice, at most "
                          f"{max_threads()} here (default 0)")
-    parser.set_presets(full={"n_f": 10000, "widths": 8}, quick=QUICK)
+    parser.set_presets(full={"n_f": 10000, "widths": 8, "neurons": 20}, quick=QUICK)
     return parser
 
 
@@ -147,8 +148,8 @@ def build(settings: RunSettings) -> Setup:
                                            name="boundary", weight=len(boundary) / settings.n_u))
     collocation = np.vstack([domain.sample_interior(settings.n_f, "lhs", seed=rng), points])
 
-    network = pinn.mlp(2, 1, [20] * settings.widths, "tanh", lower=domain.lower, upper=domain.upper,
-                       dtype=settings.dtype, seed=settings.seed)
+    network = pinn.mlp(2, 1, [settings.neurons] * settings.widths, "tanh", lower=domain.lower,
+                       upper=domain.upper, dtype=settings.dtype, seed=settings.seed)
     problem = pinn.Problem(Burgers(), network, collocation, conditions, dtype=settings.dtype)
     return Setup(x=x, t=t, usol=usol, grid=pinn.grid_points(x, t), points=points, chosen=chosen,
                  network=network, conditions=conditions, collocation=collocation, problem=problem)
@@ -157,7 +158,7 @@ def build(settings: RunSettings) -> Setup:
 def write_figures(setup: Setup, out: str | os.PathLike, history: pinn.History,
                   prediction: np.ndarray | None = None, status: str | None = None) -> list[Path]:
     """``solution.png`` (prediction with the data points, reference, error) and
-    ``loss_history.png`` in ``out``. ``status``: how the run ended; the figures of a run that did
+    ``loss_history.png`` in ``out`` (``error_history.png`` comes from :func:`write_outputs`). ``status``: how the run ended; the figures of a run that did
     not finish (interrupted, nonfinite, failed, unfinished) say so in their titles."""
     prediction = setup.predict() if prediction is None else prediction
     error = pinn.relative_l2_error(prediction, setup.usol)
@@ -179,19 +180,14 @@ def solve(settings: RunSettings) -> dict:
     start = time.perf_counter()
     setup = build(settings)
     usol, problem = setup.usol, setup.problem
-    error_log: list[tuple[str, int, float]] = []
 
-    def log_error(iteration, logs):
-        if settings.error_every and iteration % settings.error_every == 0:
-            u = problem.predict(setup.grid)[:, 0].reshape(usol.shape)
-            error_log.append((logs["phase"], iteration, pinn.relative_l2_error(u, usol)))
-            print(f"[{logs['phase']}] it {iteration:6d}  relative L2 error {error_log[-1][2]:.3e}")
+    def tracked_error() -> float:  # metrics.json's error_history, every --error-every s of training
+        return pinn.relative_l2_error(setup.predict(), usol)
 
-    print(f"Burgers: N_u={settings.n_u}, N_f={settings.n_f}+{len(setup.points)}, network [2, 20 x "
-          f"{settings.widths}, 1], {settings.dtype}, seed {settings.seed}, Adam {settings.adam_steps}, "
-          f"L-BFGS-B maxiter {settings.lbfgs_maxiter}", flush=True)
-    result = train_example(settings, problem, strategy,
-                           [pinn.LambdaCallback(on_iteration_end=log_error)])
+    print(f"Burgers: N_u={settings.n_u}, N_f={settings.n_f}+{len(setup.points)}, network [2, "
+          f"{settings.neurons} x {settings.widths}, 1], {settings.dtype}, seed {settings.seed}, "
+          f"Adam {settings.adam_steps}, {settings.method} maxiter {settings.lbfgs_maxiter}", flush=True)
+    result = train_example(settings, problem, strategy, error=tracked_error)
 
     prediction = setup.predict()
     error = pinn.relative_l2_error(prediction, usol)
@@ -201,25 +197,13 @@ def solve(settings: RunSettings) -> dict:
           f"iterations ({summary['lbfgs_nfev']} evaluations){' in all, resumed' if result.resumed else ''}; "
           f"relative L2 error {error:.3e}; final loss {result.final_loss:.3e}; {wall:.1f} s", flush=True)
     metrics = {
-        **summary,
-        "example": NAME,
+        **run_metrics(NAME, settings, result, wall),
         "relative_l2_error": error,
         "max_abs_error": pinn.max_abs_error(prediction, usol),
-        "wall_time_s": wall,
-        "training_time_s": result.wall_time,
-        "lbfgs_evals_per_second": float(result.lbfgs.evals_per_second) if result.lbfgs else 0.0,
-        "dtype": settings.dtype,
-        "seed": settings.seed,
         "n_u": settings.n_u,
         "n_u_draw": settings.n_u_draw,
         "n_f": settings.n_f,
-        "layers": [2] + [20] * settings.widths + [1],
-        "quick": settings.quick,
-        "jit": settings.jit,
-        "gtol": settings.gtol,
-        "settings": settings.to_json(),
-        "pinn_version": pinn.__version__,
-        "error_history": [{"phase": p, "iteration": i, "relative_l2_error": e} for p, i, e in error_log],
+        "layers": [2] + [settings.neurons] * settings.widths + [1],
     }
     # metrics.json first, then the figures; what cannot be written (a full disk) is reported and
     # makes the exit code 1, without losing the rest
@@ -232,9 +216,7 @@ def solve(settings: RunSettings) -> dict:
 def plot(run_dir: str | os.PathLike, out: str | os.PathLike | None = None) -> list[Path]:
     """The figures of a run again, from its directory: the problem rebuilt from the settings saved
     in its checkpoint, the saved weights loaded. Writes to ``out`` (default ``run_dir``)."""
-    _, setup, saved = restore_run(sys.modules[__name__], run_dir)
-    return write_figures(setup, run_dir if out is None else out, saved.history,
-                         status=run_status(run_dir))
+    return replot(sys.modules[__name__], run_dir, out)
 
 
 def main(argv: list[str] | None = None, prog: str | None = None, command: str | None = None) -> int:

@@ -16,7 +16,11 @@ warm-up of 10000 steps (learning rate 1e-3; 200 under --quick) before L-BFGS-B b
 
 Writes metrics.json (with ``lambda1``, ``lambda2`` and their errors in percent
 ``lambda1_error_pct``, ``lambda2_error_pct``), solution.png (u with the data points, reference,
-error; the identified coefficients in the title), loss_history.png and checkpoint.h5 to --out.
+error; the identified coefficients in the title), loss_history.png, error_history.png and
+checkpoint.h5 to --out. metrics.json's ``error_history`` (sampled every ``--error-every`` seconds
+of training) tracks the coefficients, not u: its main key is ``lambda_error_pct``, the larger of
+the two coefficients' errors in percent, with both errors, both values and u's
+``relative_l2_error`` beside it.
 
     pinn solve burgers_identification                  # clean data, the paper's setup
     pinn solve burgers_identification --noise 0.01     # 1 % noise
@@ -41,9 +45,9 @@ import numpy as np
 
 import pinn
 from pinn.equations import BurgersIdentification
-from pinn.scripts import (compute_strategy, example_parser, existing_file, restore_run, run_example,
-                          train_example, run_status, set_seeds, write_outputs)
-from pinn.settings import (FlagParser, RunSettings, UsageError, nonnegative_int, positive_float,
+from pinn.scripts import (compute_strategy, example_parser, existing_file, replot, run_metrics,
+                          run_example, train_example, set_seeds, write_outputs)
+from pinn.settings import (FlagParser, RunSettings, UsageError, positive_float,
                            positive_int)
 
 NAME = "burgers_identification"
@@ -95,9 +99,6 @@ def build_parser(prog: str | None = None) -> FlagParser:
                         help="reference data (.h5 or .mat; default the packaged burgers_shock.h5)")
     parser.run_flag("--gtol", type=positive_float, default=GTOL,
                     help=f"L-BFGS-B gradient tolerance (default {GTOL:g})")
-    parser.run_flag("--error-every", type=nonnegative_int, default=1000,
-                    help="log the coefficients' errors and u's relative L2 error every N "
-                         "iterations, 0 never (default 1000)")
     parser.set_presets(full={"n_u": N_U, "widths": 8}, quick=QUICK)
     parser.add_check(_check_budget)
     return parser
@@ -141,6 +142,21 @@ def add_noise(values: np.ndarray, noise: float, rng: np.random.Generator | int |
         return values.copy()
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     return values + noise * np.std(values) * rng.standard_normal(values.shape)
+
+
+#: The main error of metrics.json's error_history: the larger of the two coefficients' errors, in
+#: percent (this example identifies coefficients, so u's error is not the one tracked).
+TRACKED_ERROR = "lambda_error_pct"
+
+
+def tracked_errors(setup: "Setup") -> dict[str, float]:
+    """One error_history sample: ``lambda_error_pct`` (max of the two errors, percent) first, then
+    ``lambda1_error_pct``, ``lambda2_error_pct``, ``lambda1``, ``lambda2`` and u's
+    ``relative_l2_error`` on the reference grid, at the network's current weights."""
+    values = setup.coefficients()
+    errors = coefficient_errors(values)
+    return {TRACKED_ERROR: max(errors.values()), **errors, **values,
+            "relative_l2_error": pinn.relative_l2_error(setup.predict(), setup.usol)}
 
 
 def coefficient_errors(values: dict[str, float]) -> dict[str, float]:
@@ -236,25 +252,16 @@ def solve(settings: RunSettings) -> dict:
     settings = settings.replace(adam_steps=adam_steps(settings))  # the noise-dependent default
     setup = build(settings)
     usol, problem = setup.usol, setup.problem
-    error_log: list[dict[str, Any]] = []
 
-    def log_error(iteration, logs):
-        if settings.error_every and iteration % settings.error_every == 0:
-            values = setup.coefficients()
-            entry = {"phase": logs["phase"], "iteration": iteration, **values,
-                     **coefficient_errors(values),
-                     "relative_l2_error": pinn.relative_l2_error(setup.predict(), usol)}
-            error_log.append(entry)
-            print(f"[{entry['phase']}] it {iteration:6d}  lambda1 error {entry['lambda1_error_pct']:.3f} %"
-                  f"  lambda2 error {entry['lambda2_error_pct']:.3f} %  u relative L2 error "
-                  f"{entry['relative_l2_error']:.3e}", flush=True)
+    def tracked_error() -> dict[str, float]:  # metrics.json's error_history
+        return tracked_errors(setup)
 
     data = "clean" if settings.noise == 0 else f"noise {settings.noise:g}"
     print(f"Burgers identification: N_u={settings.n_u} ({data}), "
           f"network [2, 20 x {settings.widths}, 1], {settings.dtype}, seed {settings.seed}, Adam "
-          f"{settings.adam_steps}, L-BFGS-B maxiter {settings.lbfgs_maxiter}", flush=True)
-    result = train_example(settings, problem, strategy,
-                           [pinn.LambdaCallback(on_iteration_end=log_error)])
+          f"{settings.adam_steps}, {settings.method} maxiter {settings.lbfgs_maxiter}", flush=True)
+    result = train_example(settings, problem, strategy, error=tracked_error,
+                           error_name=TRACKED_ERROR)
 
     prediction = setup.predict()
     error = pinn.relative_l2_error(prediction, usol)
@@ -268,8 +275,7 @@ def solve(settings: RunSettings) -> dict:
           f"{values['lambda2']:.6f} (error {errors['lambda2_error_pct']:.3f} %); u relative L2 error "
           f"{error:.3e}; final loss {result.final_loss:.3e}; {wall:.1f} s", flush=True)
     metrics = {
-        **summary,
-        "example": NAME,
+        **run_metrics(NAME, settings, result, wall),
         "lambda1": values["lambda1"],
         "lambda2": values["lambda2"],
         **errors,
@@ -277,20 +283,9 @@ def solve(settings: RunSettings) -> dict:
         "lambda2_true": TRUE_VALUES["lambda2"],
         "relative_l2_error": error,
         "max_abs_error": pinn.max_abs_error(prediction, usol),
-        "wall_time_s": wall,
-        "training_time_s": result.wall_time,
-        "lbfgs_evals_per_second": float(result.lbfgs.evals_per_second) if result.lbfgs else 0.0,
-        "dtype": settings.dtype,
-        "seed": settings.seed,
         "n_u": settings.n_u,
         "noise": settings.noise,
         "layers": [2] + [20] * settings.widths + [1],
-        "quick": settings.quick,
-        "jit": settings.jit,
-        "gtol": settings.gtol,
-        "settings": settings.to_json(),
-        "pinn_version": pinn.__version__,
-        "error_history": error_log,
     }
     write_outputs(settings.out, metrics, lambda: write_figures(
         setup, settings.out, result.history, settings.noise, prediction, status=result.status),
@@ -302,9 +297,7 @@ def plot(run_dir: str | os.PathLike, out: str | os.PathLike | None = None) -> li
     """The figures of a run again, from its directory: the problem rebuilt from the settings saved
     in its checkpoint, the saved weights (and coefficients) loaded. Writes to ``out`` (default
     ``run_dir``)."""
-    settings, setup, saved = restore_run(sys.modules[__name__], run_dir)
-    return write_figures(setup, run_dir if out is None else out, saved.history, settings.noise,
-                         status=run_status(run_dir))
+    return replot(sys.modules[__name__], run_dir, out, lambda settings: (settings.noise,))
 
 
 def main(argv: list[str] | None = None, prog: str | None = None, command: str | None = None) -> int:

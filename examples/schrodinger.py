@@ -16,7 +16,9 @@ The error is the relative L2 error of |h| against data/NLS.h5 (x (256,), tt (201
 complex; ``python -m pinn.reference.nls`` regenerates it), and of u and v. Writes metrics.json
 (``relative_l2_error`` of |h|, ``relative_l2_error_u``, ``relative_l2_error_v``), solution.png
 (|h| predicted with the training points, reference, error, slices at t = 0.59, 0.79, 0.98),
-loss_history.png and checkpoint.h5 to --out.
+loss_history.png, error_history.png (the error of |h| against training time, sampled every
+--error-every seconds; metrics.json's ``error_history`` holds u's and v's too) and checkpoint.h5
+to --out.
 
     pinn solve schrodinger                     # the paper's setup (hours on a CPU)
     pinn solve schrodinger --quick             # a smoke test, well under a minute
@@ -39,9 +41,9 @@ import numpy as np
 
 import pinn
 from pinn.equations import Schrodinger
-from pinn.scripts import (compute_strategy, example_parser, existing_file, restore_run, run_example,
-                          train_example, run_status, set_seeds, write_outputs)
-from pinn.settings import FlagParser, RunSettings, nonnegative_int, positive_float, positive_int
+from pinn.scripts import (compute_strategy, example_parser, existing_file, replot, run_metrics,
+                          run_example, train_example, set_seeds, write_outputs)
+from pinn.settings import FlagParser, RunSettings, positive_float, positive_int
 
 NAME = "schrodinger"
 DESCRIPTION = "Nonlinear Schrödinger equation, continuous-time inference (the PINN paper's Fig. 2 setup)"
@@ -77,9 +79,6 @@ def build_parser(prog: str | None = None) -> FlagParser:
                         help="reference data (.h5 with x, tt, uu; default the packaged NLS.h5)")
     parser.run_flag("--gtol", type=positive_float, default=GTOL,
                     help=f"L-BFGS-B gradient tolerance (default {GTOL:g})")
-    parser.run_flag("--error-every", type=nonnegative_int, default=1000,
-                    help="log the relative L2 error of |h| every N iterations, 0 never "
-                         "(default 1000)")
     parser.set_presets(full=FULL, quick=QUICK)
     return parser
 
@@ -178,22 +177,15 @@ def solve(settings: RunSettings) -> dict:
     strategy = compute_strategy(settings)  # devices, before TensorFlow starts
     start = time.perf_counter()
     setup = build(settings)
-    error_log: list[dict[str, Any]] = []
 
-    def log_error(iteration, logs):
-        if settings.error_every and iteration % settings.error_every == 0:
-            entry = {"phase": logs["phase"], "iteration": iteration, **errors(setup.predict(), setup.h)}
-            error_log.append(entry)
-            print(f"[{entry['phase']}] it {iteration:6d}  relative L2 error |h| "
-                  f"{entry['relative_l2_error']:.3e}  u {entry['relative_l2_error_u']:.3e}  v "
-                  f"{entry['relative_l2_error_v']:.3e}", flush=True)
+    def tracked_error() -> dict[str, float]:  # metrics.json's error_history (|h| first, u, v)
+        return errors(setup.predict(), setup.h)
 
     layers = [2] + [settings.width] * settings.depth + [2]
     print(f"Schrödinger: N_0={settings.n_0}, N_b={settings.n_b}, N_f={settings.n_f}, network "
           f"[2, {settings.width} x {settings.depth}, 2], {settings.dtype}, seed {settings.seed}, Adam "
-          f"{settings.adam_steps}, L-BFGS-B maxiter {settings.lbfgs_maxiter}", flush=True)
-    result = train_example(settings, setup.problem, strategy,
-                           [pinn.LambdaCallback(on_iteration_end=log_error)])
+          f"{settings.adam_steps}, {settings.method} maxiter {settings.lbfgs_maxiter}", flush=True)
+    result = train_example(settings, setup.problem, strategy, error=tracked_error)
 
     prediction = setup.predict()
     measured = errors(prediction, setup.h)
@@ -205,24 +197,12 @@ def solve(settings: RunSettings) -> dict:
           f"{measured['relative_l2_error_u']:.3e}, v {measured['relative_l2_error_v']:.3e}); final "
           f"loss {result.final_loss:.3e}; {wall:.1f} s", flush=True)
     metrics = {
-        **summary,
-        "example": NAME,
+        **run_metrics(NAME, settings, result, wall),
         **measured,
-        "wall_time_s": wall,
-        "training_time_s": result.wall_time,
-        "lbfgs_evals_per_second": float(result.lbfgs.evals_per_second) if result.lbfgs else 0.0,
-        "dtype": settings.dtype,
-        "seed": settings.seed,
         "n_0": settings.n_0,
         "n_b": settings.n_b,
         "n_f": settings.n_f,
         "layers": layers,
-        "quick": settings.quick,
-        "jit": settings.jit,
-        "gtol": settings.gtol,
-        "settings": settings.to_json(),
-        "pinn_version": pinn.__version__,
-        "error_history": error_log,
     }
     write_outputs(settings.out, metrics, lambda: write_figures(
         setup, settings.out, result.history, prediction, status=result.status),
@@ -233,9 +213,7 @@ def solve(settings: RunSettings) -> dict:
 def plot(run_dir: str | os.PathLike, out: str | os.PathLike | None = None) -> list[Path]:
     """The figures of a run again, from its directory: the problem rebuilt from the settings saved
     in its checkpoint, the saved weights loaded. Writes to ``out`` (default ``run_dir``)."""
-    _, setup, saved = restore_run(sys.modules[__name__], run_dir)
-    return write_figures(setup, run_dir if out is None else out, saved.history,
-                         status=run_status(run_dir))
+    return replot(sys.modules[__name__], run_dir, out)
 
 
 def main(argv: list[str] | None = None, prog: str | None = None, command: str | None = None) -> int:

@@ -9,10 +9,13 @@ The public API:
   dense self-scaled quasi-Newton phases: :func:`pinn.quasi_newton.quasi_newton`,
   :class:`QuasiNewtonState`;
   how a phase ended: :class:`Status`, :class:`PhaseResult`; resampling: :class:`Resample`;
-- discrete time: :func:`gauss_legendre` / :func:`irk_weights` (implicit Runge–Kutta weights);
+- discrete time: :class:`DiscreteTimeProblem` (Runge–Kutta PINNs, :mod:`pinn.discrete_time`),
+  :class:`Snapshot`, :func:`grid_snapshot`; :func:`gauss_legendre` / :func:`irk_weights` (implicit
+  Runge–Kutta weights);
 - callbacks and history: :class:`Callback`, :class:`ProgressLogger`, :class:`HistoryRecorder`,
   :class:`LambdaCallback`, :class:`ErrorMonitor` (time-to-accuracy samples), :class:`History`;
-- PDEs: :class:`Equation`, :class:`Trainable`, :class:`Derivatives`;
+- PDEs: :class:`Equation`, :class:`Trainable`, :class:`Derivatives`, :class:`TaylorDerivatives`
+  (forward-mode input derivatives of :func:`mlp` networks: ``Problem(..., derivatives="taylor")``);
 - conditions: :class:`DirichletBC`, :class:`NeumannBC`, :class:`RobinBC`, :class:`PeriodicBC`,
   :class:`InitialCondition`, :class:`InitialDerivative`, :class:`Observations`, :class:`Condition`;
 - domains and sampling: :class:`Domain`, :func:`Interval`, :func:`Box`, :func:`TimeInterval`,
@@ -21,7 +24,9 @@ The public API:
 - problems and training: :class:`Problem`, :class:`Trainer`, :class:`TrainingResult`;
   checkpoints: :class:`Checkpoint`, :func:`save_checkpoint`, :func:`load_checkpoint`;
 - postprocessing: :func:`relative_l2_error`, :func:`grid_points`, :func:`plot_solution`,
-  :func:`plot_history`; data: :func:`load_reference`, :func:`save_reference`, :func:`load_burgers`.
+  :func:`plot_history`, :func:`plot_error_history`; data: :func:`load_reference`,
+  :func:`save_reference`, :func:`load_burgers`, :func:`load_navier_stokes` (the paper's
+  cylinder-wake layout, .mat or .h5) / :class:`NavierStokesData`.
 """
 
 import os as _os
@@ -44,8 +49,9 @@ from pinn.conditions import (
     PeriodicBC,
     RobinBC,
 )
-from pinn.data import load_burgers, load_reference, save_reference
+from pinn.data import NavierStokesData, load_burgers, load_navier_stokes, load_reference, save_reference
 from pinn.derivatives import Derivatives
+from pinn.discrete_time import DiscreteTimeProblem, Snapshot, grid_snapshot
 from pinn.equation import Equation, Trainable
 from pinn.flat import FlatLayout
 from pinn.geometry import Box, Domain, Interval, TimeInterval, stratified_choice
@@ -54,13 +60,15 @@ from pinn.metrics import grid_points, max_abs_error, relative_l2_error
 from pinn.networks import mlp
 from pinn.loss import FunctionLoss, Loss, Term, mean_square
 from pinn.objective import CompiledObjective, Evaluation
-from pinn.optimize import GRADIENT_METHODS, LBFGS_DEFAULTS, minimize
+from pinn.optimize import (GRADIENT_METHODS, LBFGS_DEFAULTS, METHOD_NAMES, MethodSpec, minimize,
+                           resolve_method)
 from pinn.quasi_newton import QUASI_NEWTON_METHODS, QuasiNewtonState
 from pinn.resample import Resample
 from pinn.runge_kutta import gauss_legendre, irk_weights
 from pinn.status import Status
+from pinn.taylor import TaylorDerivatives
 from pinn.tracking import PhaseResult
-from pinn.plotting import plot_history, plot_solution
+from pinn.plotting import plot_error_history, plot_history, plot_solution
 from pinn.problem import Problem
 from pinn.trainer import Trainer, TrainingResult
 
@@ -76,5 +84,7 @@ __all__ = [
     "GRADIENT_METHODS", "LBFGS_DEFAULTS", "minimize", "plot_history", "plot_solution", "Problem",
     "Trainer", "TrainingResult", "__version__", "Loss", "FunctionLoss", "Term", "mean_square",
     "Evaluation", "ErrorMonitor", "Resample", "Status", "PhaseResult", "gauss_legendre", "irk_weights",
-    "QUASI_NEWTON_METHODS", "QuasiNewtonState",
+    "QUASI_NEWTON_METHODS", "QuasiNewtonState", "METHOD_NAMES", "MethodSpec", "resolve_method",
+    "plot_error_history", "DiscreteTimeProblem", "Snapshot", "grid_snapshot", "NavierStokesData",
+    "load_navier_stokes", "TaylorDerivatives",
 ]

@@ -16,18 +16,30 @@ logs)`` once per step/iteration, then ``on_phase_end(logs)``. ``logs`` is a dict
   phase, the weights after an Adam step. The variables may hold another point (a line-search
   point); do not modify it.
 
+``on_phase_begin``'s logs hold ``phase``, ``method``, ``options`` and ``started``: the
+``time.perf_counter()`` value that the phase's ``time`` is counted from.
+
 A phase resumed from a checkpoint numbers its iterations (and counts ``nfev``) on from where the
 earlier run stopped.
 
 Callbacks cost no evaluation: the values come from evaluations the optimizer made anyway.
 A callback may set ``self.stop_training = True`` to end the phase after the current iteration.
+
+A callback with a state to keep across a resume sets ``checkpoint_key`` (a name) and implements
+``state()`` (JSON-ready), ``check_state(state)`` (raise ValueError on a bad one, change nothing)
+and ``load_state(state)``: a :class:`~pinn.trainer.Trainer` stores the state in its checkpoint and
+gives it back on ``load`` / ``train(resume=True)``. :class:`ErrorMonitor` does, so that its samples
+and its training clock go on over a resumed run.
 """
 
 from __future__ import annotations
 
+import math
 import sys
 import time
-from typing import Any, Iterable, Mapping, TextIO
+from typing import Any, Callable, Iterable, Mapping, TextIO
+
+import numpy as np
 
 from pinn.history import History, HistoryRecord
 from pinn.validation import check_int
@@ -39,6 +51,19 @@ class Callback:
     """Base class; override the hooks you need."""
 
     stop_training: bool = False
+    #: A name under which a :class:`~pinn.trainer.Trainer` keeps this callback's :meth:`state` in
+    #: its checkpoint; None (the default): the callback keeps no state.
+    checkpoint_key: str | None = None
+
+    def state(self) -> Any:
+        """The state to keep in a checkpoint (JSON values), for callbacks with a ``checkpoint_key``."""
+        return None
+
+    def check_state(self, state: Any) -> None:
+        """Raise ValueError if ``state`` (from :meth:`state`, read back) is not valid; change nothing."""
+
+    def load_state(self, state: Any) -> None:
+        """Take back a state from :meth:`state` (checked by :meth:`check_state` first)."""
 
     def on_phase_begin(self, logs: Mapping[str, Any]) -> None:
         """Called when an optimizer phase starts; ``logs`` has ``phase`` and ``options``."""
@@ -160,10 +185,12 @@ class HistoryRecorder(Callback):
         self._phase_offset = 0.0
 
     def on_phase_begin(self, logs: Mapping[str, Any]) -> None:
-        now = time.perf_counter()
+        # the phase's clock (logs["time"]) runs from logs["started"] (its tracker's start, before
+        # compiling), not from this call: measure the offset from there, so time never goes back
+        began = float(logs.get("started", time.perf_counter()))
         if self._start is None:
-            self._start = now - (self.history[-1].time if len(self.history) else 0.0)
-        self._phase_offset = now - self._start
+            self._start = began - (self.history[-1].time if len(self.history) else 0.0)
+        self._phase_offset = began - self._start
 
     def on_iteration_end(self, iteration: int, logs: Mapping[str, Any]) -> None:
         self.history.append(
@@ -185,24 +212,42 @@ class ErrorMonitor(Callback):
 
     Every ``every`` iterations (and, with ``every_s``, whenever that many seconds of training have
     passed since the last sample) it calls ``error()`` and records ``{"phase", "iteration",
-    "time_s", name}``, where ``time_s`` is training wall time since the monitor's first phase began
-    *without* the time spent in the monitor's own error evaluations, so the curve shows what
-    training alone costs.
+    "time_s", name}``, where ``time_s`` is training wall time in seconds since the monitor's first
+    phase began *without* the time spent in the monitor's own error evaluations, so the curve
+    shows what training alone costs.
+
+    Resume: the monitor keeps its samples and its clock in a Trainer's checkpoint (key
+    ``checkpoint_key``); a new monitor given to the Trainer that resumes the run gets them back,
+    so the list goes on and ``time_s`` continues from the training time the checkpoint was
+    written at (the time between that write and the end of the interrupted run, whose work is
+    redone, and the time before the resumed run's first phase are not counted).
 
     Args:
         error: a function of no arguments returning a float (e.g. the relative L2 error of the
-            network's prediction against reference data).
+            network's prediction against reference data), or a dict of floats (all recorded; the
+            one named ``name`` is the main one).
         every: sample every this many steps/iterations (>= 1), or None for time-based only.
-        every_s: also sample when this many seconds of training passed since the last sample.
+        every_s: also sample when this many seconds of training passed since the last sample (> 0).
         name: the key of the error in each record (default ``"relative_l2_error"``).
         verbose: print each sample.
+        at_phase_end: also sample when a phase ends (at the weights the phase leaves, its best
+            point), unless the last sample is of that iteration: the curve then ends at the
+            phase's result.
+        set_weights: a function taking the flat float64 weights (n,) of the iteration (the logs'
+            ``x``); called before ``error()`` so that the error is that of the iterate and not of
+            the last line-search point the variables may hold (e.g. ``trainer.layout.set_flat``;
+            every evaluation sets the variables again, so this changes no optimizer's course).
+        checkpoint_key: the name of its state in a checkpoint, None to keep none.
 
     Attributes:
         records: the samples, in order.
     """
 
-    def __init__(self, error, every: int | None = 500, *, every_s: float | None = None,
-                 name: str = "relative_l2_error", verbose: bool = False) -> None:
+    def __init__(self, error: Callable[[], float], every: int | None = 500, *,
+                 every_s: float | None = None, name: str = "relative_l2_error", verbose: bool = False,
+                 at_phase_end: bool = False,
+                 set_weights: Callable[[np.ndarray], None] | None = None,
+                 checkpoint_key: str | None = "error_monitor") -> None:
         if not callable(error):
             raise TypeError(f"error must be a function of no arguments, got {type(error).__name__}")
         if every is None and every_s is None:
@@ -212,33 +257,100 @@ class ErrorMonitor(Callback):
             from pinn.validation import check_number
 
             every_s = check_number(every_s, "every_s", minimum=0.0, exclusive=True)
+        if set_weights is not None and not callable(set_weights):
+            raise TypeError(f"set_weights must be a function of the flat weights or None, got "
+                            f"{type(set_weights).__name__}")
+        if checkpoint_key is not None and (not isinstance(checkpoint_key, str) or not checkpoint_key):
+            raise TypeError(f"checkpoint_key must be a non-empty str or None, got {checkpoint_key!r}")
         self.every_s = every_s
         self.error, self.name, self.verbose = error, str(name), bool(verbose)
+        self.at_phase_end = bool(at_phase_end)
+        self.set_weights = set_weights
+        self.checkpoint_key = checkpoint_key
         self.records: list[dict[str, Any]] = []
         self._start: float | None = None
         self._excluded = 0.0
+        self._offset = 0.0  # training time before this process's clock (a resumed run)
         self._last_sample = 0.0
 
     def training_time(self) -> float:
-        """Seconds of training so far, the monitor's own time left out."""
-        return time.perf_counter() - self._start - self._excluded if self._start is not None else 0.0
+        """Seconds of training so far, the monitor's own time left out (resumed parts included)."""
+        if self._start is None:
+            return self._offset
+        return self._offset + time.perf_counter() - self._start - self._excluded
 
     def on_phase_begin(self, logs: Mapping[str, Any]) -> None:
         if self._start is None:
             self._start = time.perf_counter()
 
+    def _sample(self, phase: str, iteration: int, now: float, weights: Any = None) -> None:
+        begin = time.perf_counter()
+        if self.set_weights is not None and weights is not None:
+            self.set_weights(np.asarray(weights, dtype=np.float64))
+        value = self.error()
+        record: dict[str, Any] = {"phase": phase, "iteration": int(iteration), "time_s": now}
+        if isinstance(value, Mapping):
+            values = {str(k): float(v) for k, v in value.items()}
+            if self.name in values:  # the main error first
+                record[self.name] = values.pop(self.name)
+            record.update(values)
+        else:
+            record[self.name] = float(value)
+        self.records.append(record)
+        self._last_sample = now
+        self._excluded += time.perf_counter() - begin
+        if self.verbose:
+            print(f"[{phase}] it {iteration:6d}  {now:8.1f} s  {self.name} "
+                  f"{record.get(self.name, float('nan')):.3e}", flush=True)
+
     def on_iteration_end(self, iteration: int, logs: Mapping[str, Any]) -> None:
         now = self.training_time()
         due = self.every is not None and iteration % self.every == 0
         due = due or (self.every_s is not None and now - self._last_sample >= self.every_s)
-        if not due:
+        if due:
+            self._sample(logs["phase"], iteration, now, logs.get("x"))
+
+    def on_phase_end(self, logs: Mapping[str, Any]) -> None:
+        if not self.at_phase_end or "nit" not in logs:
             return
-        begin = time.perf_counter()
-        value = float(self.error())
-        self.records.append({"phase": logs["phase"], "iteration": int(iteration), "time_s": now,
-                             self.name: value})
-        self._last_sample = now
-        self._excluded += time.perf_counter() - begin
-        if self.verbose:
-            print(f"[{logs['phase']}] it {iteration:6d}  {now:8.1f} s  {self.name} {value:.3e}",
-                  flush=True)
+        iteration = int(logs["nit"])
+        last = self.records[-1] if self.records else None
+        if last is not None and last["phase"] == logs["phase"] and last["iteration"] == iteration:
+            return
+        self._sample(logs["phase"], iteration, self.training_time())  # the phase's best point
+
+    # -- checkpoints ---------------------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        """``{"records": [...], "training_time_s": float, "last_sample_s": float, "name": str}``."""
+        return {"records": [dict(r) for r in self.records], "training_time_s": self.training_time(),
+                "last_sample_s": self._last_sample, "name": self.name}
+
+    def check_state(self, state: Any) -> None:
+        if not isinstance(state, Mapping):
+            raise ValueError(f"an ErrorMonitor state must be a JSON object, got {type(state).__name__}")
+        for key in ("training_time_s", "last_sample_s"):
+            value = state.get(key)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                    or value < 0:
+                raise ValueError(f"ErrorMonitor state {key!r} must be a finite number >= 0, got {value!r}")
+        records = state.get("records")
+        if not isinstance(records, list):
+            raise ValueError("ErrorMonitor state 'records' must be a list")
+        previous = 0.0
+        for i, record in enumerate(records):
+            if not isinstance(record, Mapping) or not {"phase", "iteration", "time_s"} <= set(record):
+                raise ValueError(f"ErrorMonitor state records[{i}] must have phase, iteration and time_s")
+            time_s = record["time_s"]
+            if isinstance(time_s, bool) or not isinstance(time_s, (int, float)) or not time_s >= previous:
+                raise ValueError(f"ErrorMonitor state records[{i}]['time_s'] must be a number >= the "
+                                 f"one before ({previous}), got {time_s!r}")
+            previous = float(time_s)
+
+    def load_state(self, state: Mapping[str, Any]) -> None:
+        """Go on from a saved state: its samples, and a clock that starts at its training time."""
+        self.check_state(state)
+        self.records = [dict(r) for r in state["records"]]
+        self._offset = float(state["training_time_s"])
+        self._last_sample = float(state["last_sample_s"])
+        self._start = None
+        self._excluded = 0.0

@@ -9,7 +9,13 @@ A checkpoint holds what a :class:`~pinn.trainer.Trainer` needs to go on where it
 - ``progress``: how far the current training plan got: Adam steps taken and how that phase
   ended, the second (SciPy) phase's iterations and evaluations and how it ended (a
   :class:`~pinn.status.Status` value; None while it has not), resamples drawn;
-- ``points``: point sets replaced during training (resampling), so a resume uses the same points.
+- ``points``: point sets replaced during training (resampling), so a resume uses the same points;
+- ``quasi_newton``: the state of a dense quasi-Newton second phase
+  (:class:`~pinn.quasi_newton.QuasiNewtonState`: the inverse-Hessian estimate, the last iterate,
+  its loss, gradient and search direction, the scaling and the counters), so that a resumed
+  SSBFGS/SSBroyden run continues exactly where it stopped (optional; see "Size" below);
+- ``callbacks``: the state of callbacks that keep one (a ``checkpoint_key``, e.g. an
+  :class:`~pinn.callbacks.ErrorMonitor`'s samples and its training clock), as JSON.
 
 Files are built in memory, written to a temporary file in the same folder and renamed over the old
 one (:mod:`pinn.atomic`), so a run killed while writing leaves the previous checkpoint intact, and a
@@ -29,6 +35,21 @@ Layout of the file (format version 2; version 1 files are read too)::
     history/loss, history/time  float64 (k,);  history/terms/<name>  float64 (k,), NaN where absent
     history/coefficients/<name>  float64 (k,), NaN where absent
     points/<name>      float64 (N, d)
+    quasi_newton/H_upper   float64 (n (n + 1) / 2,): the upper triangle of H_hat, row by row
+    quasi_newton/x, /g, /p float64 (n,), when the state has an iterate
+    quasi_newton.attrs: size, has_iterate, iteration, updates, skipped, restarts, weak_steps
+                        (ints), H_scale, f, f_prev, gamma (floats; f_prev and gamma may be NaN)
+    attrs["callbacks"]  JSON {key: state}
+
+The ``quasi_newton`` group and the ``callbacks`` attribute are optional: files without them (all
+files written before they existed) load as before, and a pinn that does not know them ignores
+them, so the format number stays 2.
+
+Size. A dense quasi-Newton state keeps an n x n float64 matrix. Only its upper triangle is stored,
+``4 n (n + 1)`` bytes: 36.5 MB for the Burgers network's n = 3021 (``8 n^2`` = 73 MB in memory),
+besides the weights, Adam's moments and the history. It is written uncompressed: gzip saves only a
+few per cent on a float64 matrix of full-precision values at many times the write time
+(``benchmarks/quasi_newton_checkpoint.py`` measures both; see its JSON).
 """
 
 from __future__ import annotations
@@ -107,6 +128,10 @@ class Checkpoint:
         settings: a JSON-serialisable description of the run (e.g. a script's flags), so that a
             resume can refuse a checkpoint of another setup.
         points: point sets replaced during training, ``{name: (N, d) float64}``.
+        quasi_newton: the dense quasi-Newton state, the dict of
+            :meth:`pinn.quasi_newton.QuasiNewtonState.state` (``"H"`` (n, n), ``"x"``, ``"g"``,
+            ``"p"`` (n,), scalars and counters), or None when no such phase has run.
+        callbacks: ``{checkpoint_key: state}`` of callbacks that keep a state (JSON values).
         pinn_version: the pinn version that wrote the file.
         written: when the file was written (ISO 8601, UTC).
     """
@@ -120,6 +145,8 @@ class Checkpoint:
     progress: dict[str, Any] = dataclasses.field(default_factory=fresh_progress)
     settings: dict[str, Any] = dataclasses.field(default_factory=dict)
     points: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    quasi_newton: dict[str, Any] | None = None
+    callbacks: dict[str, Any] = dataclasses.field(default_factory=dict)
     pinn_version: str = ""
     written: str = ""
 
@@ -163,6 +190,15 @@ def save_checkpoint(path: str | os.PathLike[str], checkpoint: Checkpoint) -> Pat
             f"checkpoint weights must have shape ({size},) for the variable shapes "
             f"{checkpoint.variable_shapes}, got {weights.shape}"
         )
+    quasi_newton = checkpoint.quasi_newton
+    if quasi_newton is not None:
+        if not isinstance(quasi_newton, dict) or "H" not in quasi_newton:
+            raise ValueError("checkpoint.quasi_newton must be the dict of QuasiNewtonState.state() "
+                             "(with 'H') or None")
+        if np.shape(quasi_newton["H"]) != (size, size):
+            raise ValueError(f"checkpoint.quasi_newton['H'] must have shape ({size}, {size}) for "
+                             f"{size} weights, got {np.shape(quasi_newton['H'])}")
+
     def fill(f: Any) -> None:
         f.attrs["pinn_checkpoint_version"] = CHECKPOINT_VERSION
         f.attrs["pinn_version"] = __version__
@@ -172,6 +208,8 @@ def save_checkpoint(path: str | os.PathLike[str], checkpoint: Checkpoint) -> Pat
         f.attrs["dtype"] = str(checkpoint.dtype)
         f.attrs["progress"] = json.dumps({**fresh_progress(), **checkpoint.progress})
         f.attrs["settings"] = json.dumps(dict(checkpoint.settings))
+        if checkpoint.callbacks:
+            f.attrs["callbacks"] = json.dumps(dict(checkpoint.callbacks))
         f.create_dataset("weights", data=weights)
         if checkpoint.adam is not None:
             group = f.create_group("adam")
@@ -183,6 +221,8 @@ def save_checkpoint(path: str | os.PathLike[str], checkpoint: Checkpoint) -> Pat
             group = f.create_group("points")
             for name, values in checkpoint.points.items():
                 group.create_dataset(name, data=np.asarray(values, dtype=np.float64))
+        if quasi_newton is not None:
+            _write_quasi_newton(f.create_group("quasi_newton"), quasi_newton)
 
     # built in memory, then written as bytes: HDF5 writing to a full disk itself can crash the
     # process; a plain write raises OSError (ENOSPC), the old file stays and no temporary file is left
@@ -208,6 +248,36 @@ def _write_history(group: Any, history: History) -> None:
     coefficients.attrs["order"] = json.dumps(history.coefficient_names)
     for name in history.coefficient_names:
         coefficients.create_dataset(name, data=history.coefficient(name))
+
+
+_QN_INTS = ("size", "has_iterate", "iteration", "updates", "skipped", "restarts", "weak_steps")
+_QN_FLOATS = ("H_scale", "f_prev", "gamma")
+
+
+def pack_upper(matrix: np.ndarray) -> np.ndarray:
+    """The upper triangle of a square (n, n) array, row by row: float64 (n (n + 1) / 2,)."""
+    matrix = np.asarray(matrix, dtype=np.float64)
+    return matrix[np.triu_indices(matrix.shape[0])]
+
+
+def unpack_upper(packed: np.ndarray, n: int) -> np.ndarray:
+    """The symmetric float64 (n, n) array whose upper triangle :func:`pack_upper` gave."""
+    matrix = np.zeros((n, n), dtype=np.float64)
+    matrix[np.triu_indices(n)] = packed
+    return matrix + np.triu(matrix, 1).T
+
+
+def _write_quasi_newton(group: Any, state: dict[str, Any]) -> None:
+    n = int(state["size"])
+    group.create_dataset("H_upper", data=pack_upper(state["H"]))
+    for key in _QN_INTS:
+        group.attrs[key] = int(state[key])
+    for key in _QN_FLOATS:
+        group.attrs[key] = float(state[key])
+    if int(state["has_iterate"]):
+        group.attrs["f"] = float(state["f"])
+        for key in ("x", "g", "p"):
+            group.create_dataset(key, data=np.asarray(state[key], dtype=np.float64).reshape(n))
 
 
 class _Reader:
@@ -280,6 +350,39 @@ def _read_history(reader: _Reader) -> History:
     return history
 
 
+def _read_quasi_newton(reader: "_Reader", size: int) -> dict[str, Any]:
+    """The quasi-Newton group as the dict :meth:`QuasiNewtonState.from_state` takes, checked
+    (the message names the file and the entry); from_state checks it again as a whole."""
+    from pinn.quasi_newton import QuasiNewtonState
+
+    group = reader.file["quasi_newton"]
+    state: dict[str, Any] = {}
+    for key in _QN_INTS:
+        value = group.attrs.get(key)
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise reader.fail(f"quasi_newton/{key}", f"must be an int >= 0, got {value!r}")
+        state[key] = int(value)
+    if state["size"] != size:
+        raise reader.fail("quasi_newton/size", f"is {state['size']}, but the checkpoint holds "
+                          f"{size} weights")
+    for key in _QN_FLOATS + (("f",) if state["has_iterate"] else ()):
+        value = group.attrs.get(key)
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (float, int, np.floating, np.integer)):
+            raise reader.fail(f"quasi_newton/{key}", f"must be a number, got {value!r}")
+        state[key] = float(value)
+    n = state["size"]
+    packed = reader.dataset("quasi_newton/H_upper", np.float64, (n * (n + 1) // 2,), finite=True)
+    state["H"] = unpack_upper(packed, n)
+    if state["has_iterate"]:
+        for key in ("x", "g", "p"):
+            state[key] = reader.dataset(f"quasi_newton/{key}", np.float64, (n,), finite=True)
+    try:
+        QuasiNewtonState.from_state(state)
+    except (ValueError, TypeError) as error:
+        raise reader.fail("quasi_newton", f"is not a valid quasi-Newton state ({error})") from None
+    return state
+
+
 def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     """Read a checkpoint written by :func:`save_checkpoint`, checking every entry first.
 
@@ -316,6 +419,8 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
             raise reader.fail("adam", "must be a group")
         if "points" in f and not isinstance(f["points"], h5py.Group):
             raise reader.fail("points", "must be a group")
+        if "quasi_newton" in f and not isinstance(f["quasi_newton"], h5py.Group):
+            raise reader.fail("quasi_newton", "must be a group")
         if int(version) > CHECKPOINT_VERSION:
             raise ValueError(
                 f"{str(path)!r} is checkpoint format {int(version)}; this pinn reads up to "
@@ -346,6 +451,10 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         settings = reader.json_attr(f, "settings", {})
         if not isinstance(settings, dict):
             raise reader.fail("settings", "must be a JSON object")
+        callbacks = reader.json_attr(f, "callbacks", {})
+        if not isinstance(callbacks, dict):
+            raise reader.fail("callbacks", "must be a JSON object")
+        quasi_newton = _read_quasi_newton(reader, size) if "quasi_newton" in f else None
         dtype = str(f.attrs.get("dtype", ""))
         if dtype not in ("float16", "bfloat16", "float32", "float64"):
             raise reader.fail("dtype", f"must be a float dtype name, got {dtype!r}")
@@ -359,6 +468,8 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
             progress=_check_progress(reader.json_attr(f, "progress"), f"checkpoint {str(path)!r}"),
             settings=settings,
             points=points,
+            quasi_newton=quasi_newton,
+            callbacks=callbacks,
             pinn_version=str(f.attrs.get("pinn_version", "")),
             written=str(f.attrs.get("written", "")),
         )

@@ -32,6 +32,9 @@ PROBLEMS: dict[str, str] = {
     "burgers": "pinn.examples.burgers",
     "burgers_identification": "pinn.examples.burgers_identification",
     "schrodinger": "pinn.examples.schrodinger",
+    "allen_cahn": "pinn.examples.allen_cahn",
+    "kdv_identification": "pinn.examples.kdv_identification",
+    "navier_stokes": "pinn.examples.navier_stokes",
 }
 
 #: Reference data generators: name -> module with ``main(argv, prog) -> Path``.
@@ -40,6 +43,7 @@ REFERENCE_DATA: dict[str, str] = {
     "nls": "pinn.reference.nls",
     "allen_cahn": "pinn.reference.allen_cahn",
     "kdv": "pinn.reference.kdv",
+    "navier_stokes": "pinn.reference.navier_stokes",
 }
 
 PROG = "pinn"

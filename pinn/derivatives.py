@@ -43,7 +43,8 @@ from typing import Any, Callable, Iterator, Sequence
 
 import tensorflow as tf
 
-__all__ = ["Derivatives", "DerivativeName", "parse_derivative", "check_names"]
+__all__ = ["Derivatives", "DerivativeReader", "ByName", "DerivativeName", "parse_derivative",
+           "check_names"]
 
 
 # -- TensorFlow's "persistent tape inside its context" warning -----------------------------------
@@ -252,7 +253,45 @@ def check_names(fields: Sequence[str], coordinates: Sequence[str]) -> None:
 
 
 # -- derivatives -----------------------------------------------------------------------------------
-class Derivatives:
+class ByName:
+    """``reader.u_xx`` reads ``reader["u_xx"]``: attribute access by derivative name, for every
+    object that gives derivatives by name (a name it lacks is an AttributeError)."""
+
+    def __getattr__(self, name: str) -> tf.Tensor:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self[name]  # type: ignore[index]
+        except KeyError as error:
+            raise AttributeError(str(error)) from None
+
+
+class DerivativeReader(ByName):
+    """What :class:`Derivatives` (reverse mode) and :class:`pinn.taylor.TaylorDerivatives` (forward
+    mode) share: the points, coordinate and field names they were made with (set as ``_points``,
+    ``_coordinates``, ``_fields``), and access by name."""
+
+    _points: tf.Tensor
+    _coordinates: tuple[str, ...]
+    _fields: tuple[str, ...]
+
+    @property
+    def points(self) -> tf.Tensor:
+        """The (N, d) coordinates."""
+        return self._points
+
+    @property
+    def coordinates(self) -> tuple[str, ...]:
+        """The coordinate names, in the points' column order."""
+        return self._coordinates
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The field names, in the network's output order."""
+        return self._fields
+
+
+class Derivatives(DerivativeReader):
     """Network outputs and their coordinate derivatives at ``points``, by name, computed on demand.
 
     Args:
@@ -295,21 +334,6 @@ class Derivatives:
         self._field_passes: dict[tuple[int, ...], set[str]] = {}
 
     @property
-    def points(self) -> tf.Tensor:
-        """The (N, d) coordinates."""
-        return self._points
-
-    @property
-    def coordinates(self) -> tuple[str, ...]:
-        """The coordinate names, in the points' column order."""
-        return self._coordinates
-
-    @property
-    def fields(self) -> tuple[str, ...]:
-        """The field names, in the network's output order."""
-        return self._fields
-
-    @property
     def computed(self) -> list[str]:
         """Names of the derivatives computed so far (canonical spelling)."""
         return [self._name(key) for key in self._cache]
@@ -348,13 +372,6 @@ class Derivatives:
         key = tuple(parse_derivative(name, self._fields, self._coordinates))
         return self._compute(key)
 
-    def __getattr__(self, name: str) -> tf.Tensor:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        try:
-            return self[name]
-        except KeyError as error:
-            raise AttributeError(str(error)) from None
 
     # -- the passes -------------------------------------------------------------------------------
     def _compute(self, key: tuple) -> tf.Tensor:

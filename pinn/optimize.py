@@ -9,6 +9,7 @@ reports progress once per iteration through callbacks, at no extra evaluation.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import inspect
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -23,7 +24,8 @@ from pinn.status import Status, status_from_scipy
 from pinn.tracking import PhaseResult, PhaseTracker
 from pinn.validation import check_int, check_options
 
-__all__ = ["minimize", "LBFGS_DEFAULTS", "GRADIENT_METHODS", "solver_options"]
+__all__ = ["minimize", "LBFGS_DEFAULTS", "GRADIENT_METHODS", "solver_options", "scipy_options",
+           "MethodSpec", "METHODS", "METHOD_NAMES", "METHOD_KINDS", "resolve_method"]
 
 #: L-BFGS-B options for PINN training. The first five are the original PINN paper's (Raissi et al.
 #: 2019): ``maxiter`` and ``maxfun`` 50000, ``maxcor`` 50 stored correction pairs, ``maxls`` 50
@@ -63,6 +65,8 @@ class _NonFinite(Exception):
 
 
 def _canonical_method(method: str) -> str:
+    """The canonical spelling of a SciPy gradient method (any case); see :func:`resolve_method`
+    for every method of every kind."""
     if not isinstance(method, str):
         raise TypeError(f"method must be a str, one of {list(GRADIENT_METHODS)}, got {method!r}")
     for name in GRADIENT_METHODS:
@@ -94,7 +98,15 @@ def solver_options(method: str = "L-BFGS-B") -> list[str]:
     return [p for p in inspect.signature(function).parameters if p not in _NOT_OPTIONS]
 
 
-def _resolve_options(method: str, options: Mapping[str, Any] | None) -> dict[str, Any]:
+def scipy_options(method: str, options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """SciPy ``method``'s options: ``options`` over its defaults (:data:`LBFGS_DEFAULTS` for
+    L-BFGS-B, SciPy's own for the others), checked by name and value.
+
+    Raises:
+        TypeError: ``options`` is not a mapping. ValueError: an unknown option (the message lists
+        the method's options) or a value out of range.
+    """
+    method = _canonical_method(method)
     if options is not None and not isinstance(options, Mapping):
         raise TypeError(f"options must be a dict of SciPy {method} options, got {type(options).__name__}")
     merged = dict(LBFGS_DEFAULTS) if method == "L-BFGS-B" else {}
@@ -107,6 +119,90 @@ def _resolve_options(method: str, options: Mapping[str, Any] | None) -> dict[str
         )
     return check_options(method, merged)
 
+
+
+_resolve_options = scipy_options  # the name earlier versions used
+
+
+# ---- one registry of the methods of a second phase ------------------------------------------
+#: The kinds of method: ``"scipy"`` (run by :func:`minimize` through
+#: ``scipy.optimize.minimize``) and ``"quasi_newton"`` (the dense self-scaled methods of
+#: :func:`pinn.quasi_newton.quasi_newton`).
+METHOD_KINDS = ("scipy", "quasi_newton")
+
+
+@dataclasses.dataclass(frozen=True)
+class MethodSpec:
+    """One optimizer method of a second phase, as the registry knows it.
+
+    Attributes:
+        name: the canonical spelling (``"L-BFGS-B"``, ``"SSBroyden2"``...).
+        kind: one of :data:`METHOD_KINDS`: ``"scipy"`` or ``"quasi_newton"``.
+        defaults: the options pinn sets unless told otherwise (a copy; SciPy's own defaults apply
+            to options not listed): :data:`LBFGS_DEFAULTS` for L-BFGS-B, none for the other SciPy
+            methods, :data:`pinn.quasi_newton.QUASI_NEWTON_DEFAULTS` for the dense ones.
+    """
+
+    name: str
+    kind: str
+    defaults: Mapping[str, Any]
+
+    def option_names(self) -> list[str]:
+        """The options this method accepts (an empty list: SciPy's internals are unknown, every
+        option is passed on)."""
+        if self.kind == "quasi_newton":
+            return sorted(self.defaults)
+        return solver_options(self.name)
+
+    def options(self, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """``options`` over :attr:`defaults`, checked by name and value before any work.
+
+        Raises:
+            TypeError: ``options`` is not a mapping. ValueError: an unknown option (the message
+            lists the valid ones) or a value out of range (the message names the option).
+        """
+        if self.kind == "quasi_newton":
+            from pinn.quasi_newton import quasi_newton_options
+
+            return quasi_newton_options(options)
+        return scipy_options(self.name, options)
+
+
+def _registry() -> dict[str, MethodSpec]:
+    from pinn.quasi_newton import QUASI_NEWTON_DEFAULTS, QUASI_NEWTON_METHODS
+
+    specs = [MethodSpec(name, "scipy", dict(LBFGS_DEFAULTS) if name == "L-BFGS-B" else {})
+             for name in GRADIENT_METHODS]
+    specs += [MethodSpec(name, "quasi_newton", dict(QUASI_NEWTON_DEFAULTS))
+              for name in QUASI_NEWTON_METHODS]
+    return {spec.name: spec for spec in specs}
+
+
+#: Every method a second phase can run, by canonical name: SciPy's gradient methods
+#: (:data:`GRADIENT_METHODS`) and the dense quasi-Newton ones
+#: (:data:`pinn.quasi_newton.QUASI_NEWTON_METHODS`).
+METHODS: Mapping[str, MethodSpec] = _registry()
+#: Their names, SciPy's first.
+METHOD_NAMES: tuple[str, ...] = tuple(METHODS)
+
+
+def resolve_method(name: str) -> MethodSpec:
+    """The :class:`MethodSpec` of a method name, in any case (``"l-bfgs-b"``, ``"ssbfgs"``).
+
+    The one place that knows every method: :meth:`pinn.Trainer.train`, :func:`minimize` and the
+    example scripts' ``--method`` flag all ask it.
+
+    Raises:
+        TypeError: ``name`` is not a str. ValueError: an unknown name; the message lists
+        :data:`METHOD_NAMES`.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"method must be a str, one of {list(METHOD_NAMES)}, got {name!r}")
+    for spec in METHODS.values():
+        if spec.name.lower() == name.strip().lower():
+            return spec
+    raise ValueError(f"method must be one of {list(METHOD_NAMES)} (SciPy's gradient methods, then "
+                     f"the dense quasi-Newton ones; any case), got {name!r}")
 
 
 class _Evaluations:
@@ -211,8 +307,18 @@ def minimize(
         KeyboardInterrupt: re-raised after the variables are set to the best point evaluated; its
             ``result`` attribute holds the :class:`PhaseResult` so far (status interrupted).
     """
-    method = _canonical_method(method)
-    resolved = _resolve_options(method, options)
+    try:
+        spec = resolve_method(method)
+    except ValueError:
+        raise ValueError(f"method must be one of the gradient-based SciPy methods "
+                         f"{list(GRADIENT_METHODS)}, got {method!r}") from None
+    if spec.kind != "scipy":
+        raise ValueError(f"method must be one of the gradient-based SciPy methods "
+                         f"{list(GRADIENT_METHODS)}, got {method!r}: {spec.name} is a dense "
+                         f"quasi-Newton method; run it with pinn.Trainer(...).train(method="
+                         f"{spec.name!r}) or pinn.quasi_newton.quasi_newton")
+    method = spec.name
+    resolved = spec.options(options)
     check_int(start_iteration, "start_iteration")
     check_int(start_nfev, "start_nfev")
     if blas_threads is not None:
@@ -261,7 +367,7 @@ def minimize(
         return tracker.result(status, message, best.x, best.fun, best.jac, best.terms,
                               best.coefficients, scipy=scipy_result)
 
-    callback_list.on_phase_begin({"phase": phase, "options": dict(resolved), "method": method})
+    callback_list.on_phase_begin({"phase": phase, "started": tracker.start, "options": dict(resolved), "method": method})
     try:
         with threadpool_limits(limits=blas_threads, user_api="blas"):
             scipy_result = scipy.optimize.minimize(

@@ -22,7 +22,7 @@ from pinn.atomic import atomic_write
 from pinn.history import History
 from pinn.metrics import relative_l2_error
 
-__all__ = ["plot_solution", "plot_history", "FINAL_STATUSES"]
+__all__ = ["plot_solution", "plot_history", "plot_error_history", "FINAL_STATUSES"]
 
 PathLike = Union[str, pathlib.Path]
 TrainPoints = Union[ArrayLike, Mapping[str, ArrayLike]]
@@ -339,6 +339,79 @@ def plot_history(
     ax.set_ylabel("loss")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+    if title:
+        ax.set_title(title)
+    _mark_status(fig, status, None)
+    return _save(fig, out, fmt)
+
+
+# --------------------------------------------------------------------------- error vs time
+
+
+def plot_error_history(
+    records: Sequence[Mapping[str, object]], path: PathLike = "error_history.png",
+    key: str | None = None, title: str | None = None, status: str | None = None,
+) -> pathlib.Path:
+    """Plot an error against training time (``time_s``, seconds) and save it: the time-to-accuracy
+    curve of an :class:`~pinn.callbacks.ErrorMonitor` (``error_history`` of metrics.json).
+
+    One line per phase (the phase's name in the legend), markers at the samples, a logarithmic
+    error axis (linear when no value is positive); non-finite and non-positive values are left out.
+
+    Args:
+        records: samples ``{"phase", "iteration", "time_s", key, ...}`` in training order.
+        path: output file; the suffix picks the format (``.png`` when there is none).
+        key: the error to plot (default: the first key of the first record that is not phase,
+            iteration or time_s: an ErrorMonitor's main error).
+        title: axes title, if any.
+        status: how the run ended; a run that did not finish gets a red "NOT FINAL" heading.
+
+    Returns:
+        The path written.
+
+    Raises:
+        TypeError: ``records`` is not a list of mappings. ValueError: no records, a record without
+        ``phase``/``time_s``/``key``, or an unsupported path suffix.
+    """
+    if isinstance(records, (str, bytes)) or not isinstance(records, Sequence) or \
+            not all(isinstance(r, Mapping) for r in records):
+        raise TypeError(f"records must be a list of dicts (ErrorMonitor.records), got "
+                        f"{type(records).__name__}")
+    if not records:
+        raise ValueError("records is empty; expected at least one error sample to plot")
+    if key is None:
+        names = [k for k in records[0] if k not in ("phase", "iteration", "time_s")]
+        key = names[0] if names else None
+    for i, record in enumerate(records):
+        missing = [k for k in ("phase", "time_s", key) if k is None or k not in record]
+        if missing:
+            raise ValueError(f"records[{i}] lacks {missing}; each sample needs phase, time_s and "
+                             f"the error {key!r}")
+    out, fmt = _output_path(path)
+    _status_note(status)
+    times = np.array([float(r["time_s"]) for r in records])
+    values = np.array([np.nan if r[key] is None else float(r[key]) for r in records])
+    phases = [str(r["phase"]) for r in records]
+    log = bool(np.any(np.isfinite(values) & (values > 0)))
+
+    fig = Figure(figsize=(8.0, 4.8), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    order: list[str] = []
+    for phase in phases:
+        if phase not in order:
+            order.append(phase)
+    for phase in order:
+        pick = np.array([p == phase for p in phases])
+        keep = pick & (np.isfinite(values) & (values > 0) if log else np.isfinite(values))
+        if np.any(keep):
+            ax.plot(times[keep], values[keep], marker=".", linewidth=1.2, label=phase)
+    ax.set_yscale("log" if log else "linear")
+    ax.set_xlabel("training time (s), error evaluations left out")
+    ax.set_ylabel(key)
+    ax.grid(True, which="major", alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper right", fontsize="small")
     if title:
         ax.set_title(title)
     _mark_status(fig, status, None)

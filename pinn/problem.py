@@ -12,6 +12,7 @@ from pinn.derivatives import Derivatives, parse_derivative
 from pinn.equation import Equation
 from pinn.flat import as_tf_variable
 from pinn.loss import Loss, Term, mean_square
+from pinn.taylor import MLPStructure, TaylorDerivatives, mlp_structure
 from pinn.validation import check_number
 
 __all__ = ["Problem"]
@@ -49,10 +50,21 @@ class Problem(Loss):
         dtype: ``"float32"`` or ``"float64"``, the one dtype of the whole problem.
         residual_weight: weight of the equation's residual terms, >= 0 (a number, or a dict by
             term name).
+        derivatives: how input derivatives are computed. ``"taylor"``: forward (Taylor)
+            propagation through the layers (:class:`~pinn.taylor.TaylorDerivatives`), for an MLP
+            built by :func:`pinn.mlp`; an error for other networks. ``"tape"``: reverse mode on a
+            persistent tape (:class:`~pinn.derivatives.Derivatives`), for any Keras model.
+            ``"auto"``: ``"taylor"`` where the network supports it, else ``"tape"``. Both agree
+            to round-off. The default is ``"tape"``: ``benchmarks/evaluation_speed.py`` did not
+            show the Taylor path reliably faster on our shared 2-core machine. With ``"taylor"``
+            the derivatives each point set needs are learned from the dry run and then
+            propagated together.
 
     Attributes:
         variables: network variables followed by the equation's trainable coefficients; the flat
             vector L-BFGS-B optimises.
+        derivatives: the path chosen, ``"taylor"`` or ``"tape"``.
+        derivatives_reason: why ``"auto"`` chose the tape (None otherwise).
     """
 
     def __init__(
@@ -64,6 +76,7 @@ class Problem(Loss):
         *,
         dtype: str = "float64",
         residual_weight: float | Mapping[str, float] = 1.0,
+        derivatives: str = "tape",
     ) -> None:
         if not isinstance(equation, Equation):
             raise TypeError(f"equation must be a pinn.Equation instance, got {type(equation).__name__}")
@@ -71,6 +84,8 @@ class Problem(Loss):
             raise TypeError(f"network must be a Keras model or callable, got {type(network).__name__}")
         if dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+        if not isinstance(derivatives, str) or derivatives not in ("auto", "taylor", "tape"):
+            raise ValueError(f"derivatives must be 'auto', 'taylor' or 'tape', got {derivatives!r}")
         self.equation = equation
         self.network = network
         self.dtype = tf.as_dtype(dtype)
@@ -118,6 +133,7 @@ class Problem(Loss):
         for c in conditions:
             c.build(self.dtype)
         self._check_network_dtype()
+        self._choose_derivatives(derivatives)
         weights = residual_weight.items() if isinstance(residual_weight, Mapping) else [("", residual_weight)]
         for key, value in weights:
             check_number(value, f"residual_weight[{key!r}]" if key else "residual_weight", minimum=0.0)
@@ -147,6 +163,30 @@ class Problem(Loss):
                 "(e.g. pinn.mlp(..., dtype=...))"
             )
 
+    def _choose_derivatives(self, choice: str) -> None:
+        """Resolve ``derivatives`` to ``"taylor"`` or ``"tape"``: read the MLP's structure and check
+        that propagating it reproduces the network's output on a few collocation points."""
+        self._structure: MLPStructure | None = None
+        self._declared: dict[str, set] = {}  # point set -> derivative keys its terms read
+        self.derivatives_reason: str | None = None
+        if choice != "tape":
+            try:
+                structure = mlp_structure(self.network)
+                probe = tf.constant(self.collocation[:4], self.dtype)
+                expected = np.asarray(self.network(probe), dtype=np.float64)
+                got = np.asarray(TaylorDerivatives(structure, probe, self.equation.coordinates,
+                                                   self.equation.fields).outputs, dtype=np.float64)
+                tolerance = 1e-10 if self.dtype == tf.float64 else 1e-4
+                if not np.allclose(got, expected, rtol=tolerance, atol=tolerance * np.abs(expected).max()):
+                    raise TypeError("the Taylor path's forward pass does not reproduce the network's "
+                                    "output (its layers are not used as a plain chain)")
+                self._structure = structure
+            except (TypeError, ValueError) as error:
+                if choice == "taylor":
+                    raise TypeError(f"derivatives='taylor' cannot be used here: {error}") from None
+                self.derivatives_reason = str(error)
+        self.derivatives = "taylor" if self._structure is not None else "tape"
+
     def _dry_run(self) -> list[str]:
         """Evaluate every residual and condition on a few points, traced as training traces it
         (a graph, not eagerly), to catch naming, shape and NumPy-in-the-graph errors early."""
@@ -175,7 +215,8 @@ class Problem(Loss):
                         f"(N,) for N points, got {shape} for N = {n}"
                     )
             for c in self.conditions:
-                ds = [self._derivatives(points[f"{c.name}.{i}"]) for i in range(len(c.point_sets))]
+                ds = [self._derivatives(points[f"{c.name}.{i}"], f"{c.name}.{i}")
+                      for i in range(len(c.point_sets))]
                 value = tf.convert_to_tensor(c.residual(*ds))
                 if value.shape.rank not in (1, 2) or value.shape[0] != c.num_points:
                     raise ValueError(
@@ -198,7 +239,12 @@ class Problem(Loss):
         return found["names"]
 
     # -- the loss -------------------------------------------------------------------------------
-    def _derivatives(self, points: tf.Tensor) -> Derivatives:
+    def _derivatives(self, points: tf.Tensor, point_set: str = "collocation") -> Derivatives | TaylorDerivatives:
+        """Derivatives at the points of ``point_set`` by the chosen path; the Taylor path
+        propagates at once what that point set's terms read before (learned in the dry run)."""
+        if self._structure is not None:
+            return TaylorDerivatives(self._structure, points, self.equation.coordinates,
+                                     self.equation.fields, declared=self._declared.setdefault(point_set, set()))
         return Derivatives(self.network, points, self.equation.coordinates, self.equation.fields)
 
     def _weight(self, name: str) -> float:
@@ -222,7 +268,8 @@ class Problem(Loss):
         for name, residual in _residual_terms(self.equation.residual(d), "pde").items():
             terms[name] = mean_square(residual, self._weight(name))
         for c in self.conditions:
-            ds = [self._derivatives(points[f"{c.name}.{i}"]) for i in range(len(c.point_sets))]
+            ds = [self._derivatives(points[f"{c.name}.{i}"], f"{c.name}.{i}")
+                  for i in range(len(c.point_sets))]
             terms[c.name] = c.term(*ds)
         return terms
 

@@ -43,14 +43,39 @@ the first update after a (re)start, from H = gamma I, uses tau = h / sigma inste
 SSBFGS tau = h: H0 becomes (s^T y / y^T y) I, Nocedal & Wright 2006, eq. 6.20), and SSBroyden1 then
 uses theta_+ = 1/rho_-.
 
-Sources and what is uncertain: the update, b, h, a, the Broyden-parameter relation and tau's form
-are those of the paper's Section 2 as we know it; the *exact* expressions above for theta_+,
-theta's choice in the two SSBroyden variants, tau_k and the initial scaling were read from the
-authors' public implementation (github.com/jorgeurban/self_scaled_algorithms_pinns,
-``modified_optimize.py``, methods ``SSBFGS_AB``, ``SSBroyden1``, ``SSBroyden2``) and not checked
-against the paper's printed equations, which we could not consult here. In particular SSBroyden1's
-theta_+ = max(1, b (1 + c)) (1/rho_- on the first update) differs from SSBroyden2's 1/rho_- in that
-code, and we kept the difference. The variant names are the authors'. Our safeguards (not in the
+Which formula each line implements (k-th update; Urbán, Stefanou & Pons 2025, Sec. 2; the
+equation numbers are those the authors' example scripts cite: "formula 11" for Al-Baali's tau of
+SSBFGS, "formulas 13-23" for SSBroyden2's tau and phi):
+
+- the scaled Broyden-class update of H (the first display above): :func:`_step` writes it as
+  ``H+ = H / tau + A u u^T + B (u s^T + s u^T) + C s s^T`` with ``u = H y``,
+  ``A = (phi - 1) / (tau q)``, ``B = -phi rho / tau``, ``C = rho + phi q rho^2 / tau``
+  (``q = y^T H y``, ``rho = 1 / s^T y``), which is the display multiplied out;
+- ``b_k = s^T B s / s^T y = -alpha rho s^T g_k`` and ``h_k = y^T H y / s^T y``: ``b`` and ``h`` in
+  :func:`_step` (B = H^-1 is never formed: ``B s = -alpha g_k`` because s = -alpha H g_k);
+- ``a_k = b_k h_k - 1``, ``c_k = sqrt(a_k / (1 + a_k))``, ``rho_k^- = min(1, h_k (1 - c_k))``,
+  ``theta_k^- = (rho_k^- - 1) / a_k``, ``theta_k^+ = 1 / rho_k^-``: :func:`self_scaling`;
+- ``theta_k`` (SSBroyden2) ``= max(theta_k^-, min(theta_k^+, (1 - b_k) / b_k))``; ``phi_k =
+  (1 - theta_k) / (1 + a_k theta_k)`` (the Broyden parameter on B turned into the one on H);
+- ``sigma_k = 1 + a_k theta_k``, ``tau_k = min(rho_k sigma_k^(-1/(n-1)), sigma_k)`` for
+  ``theta_k <= 0``, ``tau_k = rho_k min(sigma_k^(-1/(n-1)), 1 / theta_k)`` for ``theta_k > 0``,
+  with ``rho_k = min(1, 1 / b_k)`` (``tau1`` in the code);
+- SSBFGS: ``phi_k = 1`` and Al-Baali's ``tau_k = min(1, 1 / b_k)``; BFGS-dense: ``tau = phi = 1``
+  (then the update is the textbook BFGS inverse update, Nocedal & Wright 2006, eq. 6.17);
+- SSBroyden1 differs only in theta_k: ``theta_k^-`` when ``b_k = 1``, ``max(theta_k^-, 1 / (1 -
+  b_k))`` when ``b_k > 1``, ``min(max(1, b_k (1 + c_k)), 1 / (1 - b_k))`` when ``b_k < 1``.
+
+Verification: the paper's printed equations could not be read here (only its abstract was
+reachable), so each expression above was checked against the authors' code as two independent
+public ports of it reproduce it (a PyTorch port of their modified SciPy BFGS, SSBroyden2 branch,
+and a JAX/optax port, SSBroyden1 and SSBroyden2 branches): every expression agrees with ours,
+including SSBroyden1's ``theta^+ = max(1, b (1 + c))`` against SSBroyden2's ``1 / rho^-``. No formula
+was changed. ``tests/test_qn_resume_and_errors.py`` checks what the formulas imply: after every
+update of every method (with and without initial scaling) the secant condition ``H_{k+1} y_k = s_k``
+holds to round-off, H stays symmetric positive definite when ``s^T y > 0``, the next direction is
+``-H_{k+1} g_{k+1}``; BFGS-dense equals the textbook BFGS inverse update on a random example; and
+``self_scaling`` returns the expressions above. The initial scaling (option ``initial_scale``) and
+SSBroyden1 are from the authors' code only. Our safeguards (not in the
 paper): a = bh - 1 below 1e-12 is taken as 0 and theta = 0 (then v = 0 and every Broyden member
 gives the same update); an update whose tau or phi is not finite, or tau not positive, is skipped
 and counted, as is one with s^T y <= 0 or y^T H y <= 0; a direction that is not a descent direction
@@ -104,6 +129,8 @@ __all__ = [
     "INITIAL_STEPS",
     "QuasiNewtonState",
     "quasi_newton",
+    "quasi_newton_options",
+    "check_dense_size",
     "self_scaling",
 ]
 
@@ -391,8 +418,10 @@ class QuasiNewtonState:
         Keys: ``"H"`` (n, n) symmetric (H_hat; the estimate is ``H_scale * H``), ``"H_scale"``,
         ``"f_prev"``, ``"gamma"`` (0-d float64 arrays), ``"size"``, ``"has_iterate"`` (0/1),
         ``"iteration"``, ``"updates"``, ``"skipped"``, ``"restarts"``, ``"weak_steps"`` (ints), and
-        when ``has_iterate`` is 1: ``"x"``, ``"g"``, ``"p"`` (n,) and ``"f"`` (0-d). Its size is
-        ``8 n^2 + 32 n`` bytes and a few scalars: 73 MB at n = 3021.
+        when ``has_iterate`` is 1: ``"x"``, ``"g"``, ``"p"`` (n,) and ``"f"`` (0-d). In memory
+        ``8 n^2 + 32 n`` bytes and a few scalars (73 MB at n = 3021); a
+        :class:`~pinn.trainer.Trainer` puts it in its checkpoint (:mod:`pinn.checkpoint`), which
+        stores only the upper triangle of H: ``4 n (n + 1)`` bytes, 36.5 MB at n = 3021.
         """
         out: dict[str, Any] = {
             "H": self._matrix.upper(),
@@ -507,7 +536,15 @@ def _state_float(state: Mapping[str, Any], key: str, allow_nan: bool = False) ->
 
 
 # ---- options ----------------------------------------------------------------------------------
-def _resolve_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
+def quasi_newton_options(options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """``options`` over :data:`QUASI_NEWTON_DEFAULTS`, checked by name and value (meanings in
+    :func:`quasi_newton`'s docstring). The method registry (:func:`pinn.optimize.resolve_method`)
+    calls it.
+
+    Raises:
+        TypeError: ``options`` is not a mapping. ValueError: an unknown option (the message lists
+        the valid ones) or a value out of range (the message names the option).
+    """
     if options is not None and not isinstance(options, Mapping):
         raise TypeError(f"options must be a dict of quasi-Newton options, got {type(options).__name__}")
     unknown = sorted(set(options or {}) - set(QUASI_NEWTON_DEFAULTS))
@@ -546,6 +583,21 @@ def _resolve_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
             raise ValueError(f"{name(key)} must be a bool, got {merged[key]!r}")
         merged[key] = bool(merged[key])
     return merged
+
+
+def check_dense_size(n: int, max_dense_size: int, method: str = "a dense quasi-Newton method") -> None:
+    """Refuse, before any work, a dense n x n inverse Hessian for more than ``max_dense_size``
+    weights (option ``max_dense_size``; it takes ``8 n^2`` bytes in memory).
+
+    Raises:
+        ValueError: ``n > max_dense_size``; the message gives the memory it would take and the ways
+        out (L-BFGS-B, or a larger ``max_dense_size``).
+    """
+    if n > max_dense_size:
+        raise ValueError(
+            f"{method} keeps a dense n x n inverse Hessian, which for the loss's n = {n} weights would "
+            f"need 8 n^2 = {8 * n * n / 1e9:.3g} GB; options['max_dense_size'] is "
+            f"{max_dense_size}. Use L-BFGS-B (method='L-BFGS-B') or raise max_dense_size")
 
 
 # ---- the line search --------------------------------------------------------------------------
@@ -765,7 +817,7 @@ def quasi_newton(
             attribute holds the PhaseResult (status interrupted) and the state stays consistent.
     """
     method = _canonical_method(method)
-    resolved = _resolve_options(options)
+    resolved = quasi_newton_options(options)
     update_backend = _check_backend(update_backend)
     check_int(start_iteration, "start_iteration")
     check_int(start_nfev, "start_nfev")
@@ -776,11 +828,7 @@ def quasi_newton(
     callback_list = CallbackList(callbacks)
     layout = objective.layout
     n = layout.size
-    if n > resolved["max_dense_size"]:
-        raise ValueError(
-            f"{method} keeps a dense n x n inverse Hessian, which for the loss's n = {n} weights would "
-            f"need 8 n^2 = {8 * n * n / 1e9:.3g} GB; options['max_dense_size'] is "
-            f"{resolved['max_dense_size']}. Use L-BFGS-B (pinn.minimize) or raise max_dense_size")
+    check_dense_size(n, resolved["max_dense_size"], method)
     if state is not None and not isinstance(state, QuasiNewtonState):
         raise TypeError(f"state must be a QuasiNewtonState, got {type(state).__name__}")
     if state is not None and state.size != n:
@@ -828,7 +876,7 @@ def quasi_newton(
             state.restarts += 1
             state.p = -gamma * state.g
 
-    callback_list.on_phase_begin({"phase": phase, "options": dict(resolved), "method": method,
+    callback_list.on_phase_begin({"phase": phase, "started": tracker.start, "options": dict(resolved), "method": method,
                                   "update_backend": update_backend})
     status: Status | None = None
     message = ""

@@ -36,7 +36,7 @@ import sys
 import tempfile
 import threading
 import traceback
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -44,7 +44,9 @@ from pinn.atomic import TEMP_PATTERN, remove_stale, write_atomic
 from pinn.settings import (FlagParser, RunSettings, UsageError, differences, format_usage_error,
                            nonnegative_int, positive_int, seed_int)
 
-__all__ = ["example_parser", "run_example", "prepare_run_directory", "restore_run", "write_metrics",
+__all__ = ["example_parser", "run_example", "train_example", "run_metrics", "replot", "method_name",
+           "nonnegative_seconds",
+           "saved_error_history", "write_error_history", "ERROR_HISTORY_FIGURE", "ERROR_EVERY_S", "prepare_run_directory", "restore_run", "write_metrics",
            "write_outputs", "run_status", "set_seeds", "stop_on_signals", "interrupt_signals",
            "defer_signals",
            "report_error", "exit_code_for", "existing_file", "running_pid", "CHECKPOINT_FILE",
@@ -54,6 +56,10 @@ __all__ = ["example_parser", "run_example", "prepare_run_directory", "restore_ru
 CHECKPOINT_FILE = "checkpoint.h5"
 #: The metrics file every example writes in its output folder.
 METRICS_FILE = "metrics.json"
+#: The figure of the error against training time (from metrics.json's ``error_history``).
+ERROR_HISTORY_FIGURE = "error_history.png"
+#: Default of ``--error-every``: seconds of training between error samples.
+ERROR_EVERY_S = 2.0
 #: Temporary files a killed run can leave in its folder (removed when the next run starts there):
 #: those of pinn's atomic writes (:data:`pinn.atomic.TEMP_PATTERN`: checkpoint, metrics, figures),
 #: the write probe, and the names earlier pinn versions used.
@@ -74,17 +80,45 @@ def existing_file(text: str) -> str:
     return os.path.abspath(text)
 
 
+def method_name(text: str) -> str:
+    """A ``--method`` value: a second-phase method of the registry
+    (:func:`pinn.optimize.resolve_method`, any case); returns its canonical name."""
+    from pinn.optimize import METHOD_NAMES, resolve_method
+
+    try:
+        return resolve_method(text).name
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(
+            f"expected one of {', '.join(METHOD_NAMES)} (any case), got {text!r}") from None
+
+
+def nonnegative_seconds(text: str) -> float:
+    """A finite number of seconds >= 0 (0 turns the thing off)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number of seconds >= 0, got {text}")
+    return value
+
+
 def example_parser(example: str, description: str, *, out: str, adam_steps: int,
                    lbfgs_maxiter: int, dtype: str = "float64", prog: str | None = None) -> FlagParser:
     """A :class:`~pinn.settings.FlagParser` with the flags every example shares.
 
     Problem flags: ``--seed N``, ``--dtype float32|float64``. Run flags: ``--out DIR``,
-    ``--adam-steps N``, ``--lbfgs-maxiter N``, ``--quick`` (a run under a minute, for smoke tests:
+    ``--adam-steps N``, ``--lbfgs-maxiter N`` (the second phase's iteration limit, whatever its
+    method), ``--method NAME`` (the second phase's method, default L-BFGS-B: a SciPy method or a
+    dense quasi-Newton one, :func:`pinn.optimize.resolve_method`), ``--error-every SECONDS``
+    (sample the example's error every so many seconds of training into metrics.json's
+    ``error_history``, 0 never; see :func:`train_example`), ``--quick`` (a run under a minute, for smoke tests:
     the script's quick preset for whatever flags were not given), ``--jit/--no-jit`` (XLA),
     ``--verbose N`` (progress every N iterations), ``--checkpoint-every N``, ``--resume`` (go on
     from ``OUT/checkpoint.h5``), ``--resume-or-start`` (the same, or a new run where there is no
     checkpoint), ``--overwrite`` (start again in a folder that holds a run), ``--debug``
-    (tracebacks). Scripts add their own flags with ``parser.problem_flag`` / ``parser.run_flag``.
+    (tracebacks). Scripts add their own flags with ``parser.problem_flag`` / ``parser.run_flag``;
+    one that declares a shared flag again replaces it (its own declaration wins).
     """
     parser = FlagParser(example, description, prog=prog or f"{example}.py", allow_abbrev=False)
     parser.problem_flag("--seed", type=seed_int, default=0, help="random seed (default 0)")
@@ -95,6 +129,14 @@ def example_parser(example: str, description: str, *, out: str, adam_steps: int,
                     help=f"Adam warm-up steps (default {adam_steps})")
     parser.run_flag("--lbfgs-maxiter", type=nonnegative_int, default=None,
                     help=f"L-BFGS-B iteration limit, 0 skips L-BFGS-B (default {lbfgs_maxiter})")
+    parser.run_flag("--method", type=method_name, default="L-BFGS-B",
+                    help="the second phase's method: L-BFGS-B (default), another SciPy gradient "
+                         "method, or a dense quasi-Newton one (SSBFGS, SSBroyden1, SSBroyden2, "
+                         "BFGS-dense); --lbfgs-maxiter is its iteration limit")
+    parser.run_flag("--error-every", type=nonnegative_seconds, default=ERROR_EVERY_S,
+                    help="sample the error against the reference every SECONDS of training (the "
+                         "samples' own time left out) into metrics.json's error_history and "
+                         f"{ERROR_HISTORY_FIGURE}; 0 never (default {ERROR_EVERY_S:g})")
     parser.run_flag("--quick", action="store_true",
                     help="a small run (under a minute), for smoke tests")
     parser.run_flag("--jit", action=argparse.BooleanOptionalAction, default=True,
@@ -119,6 +161,10 @@ def example_parser(example: str, description: str, *, out: str, adam_steps: int,
     parser.run_flag("--debug", action="store_true", help="print the traceback of an error")
     parser.set_presets(full={"adam_steps": adam_steps, "lbfgs_maxiter": lbfgs_maxiter})
     parser.add_check(_check_shared_flags)
+    # a script may declare a shared flag again (an example written before --error-every and
+    # --method were shared declares its own --error-every): its own declaration then wins
+    for container in (parser, *parser._action_groups):
+        container.conflict_handler = "resolve"
     return parser
 
 
@@ -546,7 +592,8 @@ def write_metrics(out: str | os.PathLike, metrics: Mapping[str, Any]) -> pathlib
 
 def write_outputs(out: str | os.PathLike, metrics: dict[str, Any], figures: Any = None,
                   prog: str = "pinn") -> list[str]:
-    """Write a finished (or stopped) run's outputs: ``metrics.json`` first, then the figures.
+    """Write a finished (or stopped) run's outputs: ``metrics.json`` first, then the figures, and
+    ``error_history.png`` when ``metrics["error_history"]`` has samples (:func:`write_error_history`).
 
     What cannot be written (a full disk, a folder removed) does not stop the rest: each failure is
     reported on one line on stderr, added to ``metrics["output_errors"]`` (and so to the metrics of
@@ -562,9 +609,13 @@ def write_outputs(out: str | os.PathLike, metrics: dict[str, Any], figures: Any 
     except OSError as error:
         errors.append(f"could not write {METRICS_FILE} in {str(out)!r}: {error.strerror or error}")
         print(f"{name}: error: {errors[-1]}", file=sys.stderr, flush=True)
-    if figures is not None:
+    history = metrics.get("error_history")
+    if figures is not None or history:
         try:
-            figures()
+            if figures is not None:
+                figures()
+            if history and isinstance(history, list):
+                write_error_history(out, history, status=metrics.get("status"))
         except OSError as error:
             errors.append(f"could not write the figures in {str(out)!r}: {error.strerror or error}")
             print(f"{name}: error: {errors[-1]}", file=sys.stderr, flush=True)
@@ -589,23 +640,121 @@ def compute_strategy(settings: RunSettings) -> Any:
 
 
 def train_example(settings: RunSettings, problem: Any, strategy: Any = None,
-                  callbacks: Sequence[Any] = ()) -> Any:
+                  callbacks: Sequence[Any] = (), *, error: Any = None,
+                  error_name: str = "relative_l2_error") -> Any:
     """Train ``problem`` as an example's shared run flags say: a :class:`~pinn.trainer.Trainer`
     with the run's checkpoint (``OUT/checkpoint.h5``, every ``--checkpoint-every``), its problem
     settings (compared on resume), XLA (``--jit``) and devices (``strategy`` from
     :func:`compute_strategy`), then the plan ``--adam-steps`` Adam steps and ``--lbfgs-maxiter``
-    L-BFGS-B iterations with ``--gtol``, resumed under ``--resume``/``--resume-or-start``.
+    iterations of ``--method`` (default L-BFGS-B) with ``--gtol``, resumed under
+    ``--resume``/``--resume-or-start``.
+
+    Error history: with ``error`` (a function of no arguments returning the example's error at
+    the network's current weights: a float, or a dict of floats that includes ``error_name``)
+    and ``--error-every S`` > 0, an :class:`~pinn.callbacks.ErrorMonitor` samples it every S
+    seconds of training and when each phase ends, at the iterate's weights, with training time
+    that leaves the samples' own cost out. The samples are kept in the checkpoint, so a resumed
+    run continues the list and the clock. ``result.error_history`` holds them (also in
+    ``result.summary()``, hence in metrics.json, as ``error_history``: a list of ``{"phase",
+    "iteration", "time_s", error_name, ...}``); it is an empty list when sampling is off.
+
     Returns the :class:`~pinn.trainer.TrainingResult`."""
+    from pinn.callbacks import ErrorMonitor
+    from pinn.optimize import resolve_method
     from pinn.trainer import Trainer
 
+    if error is not None and not callable(error):
+        raise TypeError(f"error must be a function of no arguments or None, got {type(error).__name__}")
+    spec = resolve_method(settings.run.get("method", "L-BFGS-B"))
     trainer = Trainer(problem, jit_compile=settings.jit, strategy=strategy, callbacks=list(callbacks),
                       checkpoint=os.path.join(settings.out, CHECKPOINT_FILE),
                       checkpoint_every=settings.checkpoint_every,
                       settings=settings.checkpoint_settings())
-    return trainer.train(
+    every = float(settings.run.get("error_every") or 0.0)
+    monitor = None
+    if error is not None and every > 0:
+        monitor = ErrorMonitor(error, every=None, every_s=every, name=error_name, at_phase_end=True,
+                               set_weights=trainer.layout.set_flat)
+        trainer.callbacks.append(monitor)
+    options: dict[str, Any] = {"maxiter": max(settings.lbfgs_maxiter, 1)}
+    if "gtol" in settings.run and (spec.kind == "quasi_newton" or "gtol" in spec.option_names()):
+        options["gtol"] = settings.gtol
+    result = trainer.train(
         adam_steps=settings.adam_steps,
         lbfgs=settings.lbfgs_maxiter > 0,
-        lbfgs_options={"maxiter": max(settings.lbfgs_maxiter, 1), "gtol": settings.gtol},
+        lbfgs_options=options,
+        method=spec.name,
         verbose=settings.verbose,
         resume=settings.resume or settings.resume_or_start,
     )
+    result.error_history = [dict(r) for r in monitor.records] if monitor is not None else []
+    return result
+
+
+def saved_error_history(checkpoint: Any) -> list[dict[str, Any]]:
+    """The error samples a run's checkpoint holds (its ErrorMonitor's state; see
+    :func:`train_example`), or an empty list."""
+    state = getattr(checkpoint, "callbacks", {}).get("error_monitor")
+    records = state.get("records") if isinstance(state, Mapping) else None
+    return [dict(r) for r in records] if isinstance(records, list) else []
+
+
+def write_error_history(out: str | os.PathLike, records: Sequence[Mapping[str, Any]],
+                        status: str | None = None, key: str | None = None) -> list[pathlib.Path]:
+    """``out/error_history.png``: the error against training time (:func:`pinn.plot_error_history`),
+    if there are samples; returns the files written (none without samples)."""
+    from pinn.plotting import plot_error_history
+
+    if not records:
+        return []
+    return [plot_error_history(list(records), path=pathlib.Path(out) / ERROR_HISTORY_FIGURE, key=key,
+                               title="error against training time", status=status)]
+
+
+def run_metrics(name: str, settings: RunSettings, result: Any, wall: float) -> dict[str, Any]:
+    """The metrics.json entries every example writes; the example adds its errors and sizes.
+
+    Args:
+        name: the example's name (its ``NAME``).
+        settings: the run's settings.
+        result: the :class:`pinn.TrainingResult` of :func:`train_example`.
+        wall: seconds since the example started (set-up, training and evaluation).
+
+    Returns:
+        The run's counts (``result.summary()``: status, Adam steps, L-BFGS-B iterations and
+        evaluations of the whole run, resumed parts included, final loss and terms...), then
+        ``example``, ``wall_time_s``, ``training_time_s``, ``lbfgs_evals_per_second``, ``dtype``,
+        ``seed``, ``quick``, ``jit``, ``gtol``, ``settings`` (all flags), ``pinn_version`` and
+        ``error_history``.
+    """
+    import pinn
+
+    return {
+        **result.summary(),
+        "example": name,
+        "wall_time_s": wall,
+        "training_time_s": result.wall_time,
+        "lbfgs_evals_per_second": float(result.lbfgs.evals_per_second) if result.lbfgs else 0.0,
+        "dtype": settings.dtype,
+        "seed": settings.seed,
+        "quick": settings.quick,
+        "jit": settings.jit,
+        "gtol": settings.gtol,
+        "settings": settings.to_json(),
+        "pinn_version": pinn.__version__,
+        "error_history": result.error_history,
+    }
+
+
+def replot(module: Any, run_dir: str | os.PathLike[str], out: str | os.PathLike[str] | None = None,
+           figure_args: Callable[[RunSettings], Sequence[Any]] = lambda settings: ()) -> list[pathlib.Path]:
+    """The figures of a run again, from its directory (what every example's ``plot`` does): the
+    problem rebuilt from the settings saved in its checkpoint, the saved weights (and
+    coefficients) loaded, then ``module.write_figures(setup, out, history, *figure_args(settings),
+    status=...)`` and ``error_history.png``. Writes to ``out`` (default ``run_dir``); returns the
+    files written."""
+    settings, setup, saved = restore_run(module, run_dir)
+    status = run_status(run_dir)
+    out = run_dir if out is None else out
+    return (module.write_figures(setup, out, saved.history, *figure_args(settings), status=status)
+            + write_error_history(out, saved_error_history(saved), status=status))

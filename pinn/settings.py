@@ -284,11 +284,12 @@ class RunSettings:
         """Settings rebuilt from a checkpoint's ``settings`` (for ``pinn plot``): its problem flags,
         and run flags from the parser's defaults (updated by ``run``).
 
-        Settings of older runs are read too: without the example's name, and with flags that are
-        run flags now (those are left out).
+        Settings of older runs are read too: without the example's name, with flags that are
+        run flags now (those are left out), and without problem flags added since (those take
+        their defaults: a new flag's default is the behaviour from before the flag).
 
         Raises:
-            ValueError: the checkpoint is of another example, or lacks problem flags of this one.
+            ValueError: the checkpoint is of another example, or has problem flags this one lacks.
         """
         saved = dict(saved)
         example = saved.pop("example", parser.example)
@@ -296,9 +297,7 @@ class RunSettings:
             raise ValueError(f"the checkpoint is of problem {example!r}, not {parser.example!r}")
         defaults = parser.parse_settings([])
         saved = {k: v for k, v in saved.items() if k not in defaults.run}
-        missing = sorted(set(defaults.problem) - set(saved))
-        if missing:
-            raise ValueError(f"the checkpoint's settings lack the problem flags {missing}")
+        saved = {**{k: v for k, v in defaults.problem.items() if k not in saved}, **saved}
         unknown = sorted(set(saved) - set(defaults.problem))
         if unknown:
             raise ValueError(f"the checkpoint's settings have flags {unknown} that {example} does not know")

@@ -24,7 +24,8 @@ from pinn.checkpoint import Checkpoint, checkpoint_path, fresh_progress, load_ch
 from pinn.history import History
 from pinn.loss import FunctionLoss, Loss, LossFn, as_loss
 from pinn.objective import CompiledObjective
-from pinn.optimize import GRADIENT_METHODS, _canonical_method, _resolve_options, minimize
+from pinn.optimize import METHOD_NAMES, minimize
+from pinn.optimize import resolve_method as _method_spec
 import pinn.quasi_newton as qn
 from pinn.resample import Resample
 from pinn.status import Status
@@ -33,24 +34,22 @@ from pinn.validation import check_int, check_number
 
 __all__ = ["Trainer", "TrainingResult", "RUN_STATUSES", "SECOND_PHASE_METHODS", "resolve_method"]
 
-#: Methods of the second phase: SciPy's gradient methods and the dense quasi-Newton ones.
-SECOND_PHASE_METHODS = GRADIENT_METHODS + qn.QUASI_NEWTON_METHODS
+#: Methods of the second phase: SciPy's gradient methods and the dense quasi-Newton ones (the
+#: registry :data:`pinn.optimize.METHODS`).
+SECOND_PHASE_METHODS = METHOD_NAMES
 
 
 def resolve_method(method: str, options: Mapping[str, Any] | None) -> tuple[str, dict[str, Any]]:
     """The canonical name of a second-phase method and its options, merged with the method's
-    defaults and checked by name and value.
+    defaults and checked by name and value: ``(spec.name, spec.options(options))`` of the
+    registry's :func:`pinn.optimize.resolve_method`.
 
     Raises:
         ValueError: an unknown method (the message lists :data:`SECOND_PHASE_METHODS`), or a bad
-            option.
+            option. TypeError: a method that is not a str, options that are not a mapping.
     """
-    if isinstance(method, str) and method.lower() in {m.lower() for m in qn.QUASI_NEWTON_METHODS}:
-        return qn._canonical_method(method), qn._resolve_options(options)
-    if not isinstance(method, str) or method.lower() not in {m.lower() for m in GRADIENT_METHODS}:
-        raise ValueError(f"method must be one of {list(SECOND_PHASE_METHODS)}, got {method!r}")
-    method = _canonical_method(method)
-    return method, _resolve_options(method, options)
+    spec = _method_spec(method)
+    return spec.name, spec.options(options)
 
 
 #: How a whole ``train`` call ended: ``"completed"`` (every phase converged or used its budget),
@@ -84,6 +83,8 @@ class TrainingResult:
             :class:`~pinn.checkpoint.Checkpoint`).
         resumed: whether this call went on from an earlier, unfinished one.
         checkpoint: the checkpoint file written, or None.
+        error_history: error samples over training time (an ErrorMonitor's records, set by
+            :func:`pinn.scripts.train_example`), or None when nothing sampled them.
     """
 
     history: History
@@ -98,6 +99,7 @@ class TrainingResult:
     resumed: bool = False
     checkpoint: Path | None = None
     message: str = ""
+    error_history: list[dict[str, Any]] | None = None
 
     def summary(self) -> dict[str, Any]:
         """Flat JSON-ready figures (the keys example scripts write to metrics.json).
@@ -124,6 +126,7 @@ class TrainingResult:
             "wall_time_s": self.wall_time,
             "resumed": self.resumed,
             "checkpoint": str(self.checkpoint) if self.checkpoint is not None else None,
+            **({"error_history": list(self.error_history)} if self.error_history is not None else {}),
         }
 
 
@@ -247,6 +250,7 @@ class Trainer:
         self.quasi_newton_state: qn.QuasiNewtonState | None = None
         self.progress: dict[str, Any] = fresh_progress()
         self._save_error: OSError | None = None
+        self._call_callbacks: list[Callback] = []
 
     # -- the training state, saved and restored -----------------------------------------------
     def state(self, weights: np.ndarray | None = None) -> Checkpoint:
@@ -265,7 +269,20 @@ class Trainer:
             progress=dict(self.progress),
             settings=self.settings,
             points=points,
+            quasi_newton=(self.quasi_newton_state.state() if self.quasi_newton_state is not None
+                          else None),
+            callbacks={key: callback.state() for key, callback in self._stateful_callbacks().items()},
         )
+
+    def _stateful_callbacks(self) -> dict[str, Callback]:
+        """The callbacks whose state goes into the checkpoint (a ``checkpoint_key``), by key:
+        the trainer's own and those of the ``train`` call running."""
+        found: dict[str, Callback] = {}
+        for callback in [*self.callbacks, *self._call_callbacks]:
+            key = getattr(callback, "checkpoint_key", None)
+            if key:
+                found[str(key)] = callback
+        return found
 
     def save(self, path: str | os.PathLike[str] | None = None, *, weights: np.ndarray | None = None) -> Path:
         """Write the training state to ``path`` (default: the trainer's ``checkpoint``), atomically.
@@ -280,8 +297,12 @@ class Trainer:
     def load(self, path: str | os.PathLike[str] | None = None) -> Checkpoint:
         """Restore the training state from ``path`` (default: the trainer's ``checkpoint``).
 
-        Sets the variables, the Adam state, the history, the progress and resampled points, so
-        that ``train(..., resume=True)`` goes on where the saved run stopped. Returns the checkpoint.
+        Sets the variables, the Adam state, the history, the progress, resampled points and the
+        dense quasi-Newton state (inverse Hessian estimate, iterate, counters; none in a file
+        without one), so that ``train(..., resume=True)`` goes on where the saved run stopped,
+        and restores the state of callbacks with a ``checkpoint_key`` (e.g. an
+        :class:`~pinn.callbacks.ErrorMonitor`'s samples and clock) that the file holds. Returns
+        the checkpoint.
 
         Raises:
             FileNotFoundError: no such file. ValueError: not a valid checkpoint, one of other
@@ -321,7 +342,28 @@ class Trainer:
                 adam_state.load_state(saved.adam)
             except (ValueError, KeyError) as error:
                 raise ValueError(f"checkpoint {str(path)!r}: bad Adam state ({error})") from None
+        quasi_newton_state = None
+        if saved.quasi_newton is not None:
+            try:
+                quasi_newton_state = qn.QuasiNewtonState.from_state(saved.quasi_newton)
+            except (ValueError, TypeError) as error:
+                raise ValueError(f"checkpoint {str(path)!r}: bad quasi-Newton state ({error})") from None
+            if quasi_newton_state.size != self.layout.size:
+                raise ValueError(f"checkpoint {str(path)!r}: its quasi-Newton state is of "
+                                 f"{quasi_newton_state.size} weights, the trainer has {self.layout.size}")
+        stateful = self._stateful_callbacks()
+        for key, callback in stateful.items():
+            if key in saved.callbacks:
+                try:
+                    callback.check_state(saved.callbacks[key])
+                except (ValueError, TypeError) as error:
+                    raise ValueError(f"checkpoint {str(path)!r}: bad state of callback {key!r} "
+                                     f"({error})") from None
         # everything checked: change the state
+        for key, callback in stateful.items():
+            if key in saved.callbacks:
+                callback.load_state(saved.callbacks[key])
+        self.quasi_newton_state = quasi_newton_state
         self.layout.set_flat(saved.weights)
         self.adam_state = adam_state
         for name, values in saved.points.items():
@@ -384,9 +426,12 @@ class Trainer:
             resume: go on with the plan where an earlier call stopped: from the trainer's checkpoint
                 file if it has one and it exists (else from scratch), otherwise from this trainer's
                 own progress (e.g. after Ctrl-C). Adam takes the steps left, with its moments and
-                the schedule at the step reached; the SciPy phase starts again from the saved
-                point with the iterations and evaluations left (L-BFGS's curvature memory is not
-                saved, so it is rebuilt), and is skipped if it had converged. The history goes on.
+                the schedule at the step reached; the second phase goes on with the iterations
+                and evaluations left, and is skipped if it had converged. A dense quasi-Newton
+                phase continues exactly (its inverse-Hessian estimate and iterate are in the
+                checkpoint); a SciPy phase starts again from the saved point (L-BFGS's curvature
+                memory is not saved, so it is rebuilt). The history goes on, and so do the
+                samples of callbacks with a ``checkpoint_key`` (an ErrorMonitor).
 
         Adam's moments belong to the weights Adam left: when a SciPy phase has moved the weights
         since (an Adam phase extended after L-BFGS), they are reset before Adam goes on.
@@ -409,8 +454,11 @@ class Trainer:
             check_number(learning_rate, "learning_rate", minimum=0.0, exclusive=True,
                          meaning="a positive number or a schedule step -> rate")
         method, options = resolve_method(method, lbfgs_options)  # bad ones fail here, before any work
+        if lbfgs and method in qn.QUASI_NEWTON_METHODS:  # a dense H too large: before Adam runs
+            qn.check_dense_size(self.layout.size, options["max_dense_size"], method)
         if callbacks is not None and not isinstance(callbacks, (list, tuple)):
             raise TypeError(f"callbacks must be a list of pinn.Callback, got {type(callbacks).__name__}")
+        self._call_callbacks = list(callbacks or [])
 
         if resume:
             if self.checkpoint is not None and self.checkpoint.is_file():
@@ -522,6 +570,8 @@ class Trainer:
                                          state=self.quasi_newton_state, start_iteration=done_nit,
                                          start_nfev=done_nfev)
             else:
+                if self.quasi_newton_state is not None:
+                    self.quasi_newton_state.drop_iterate()  # this phase moves the weights
                 result = minimize(None, None, method=method, options=left, callbacks=run_callbacks,
                                   start_iteration=done_nit, start_nfev=done_nfev,
                                   objective=self.objective)

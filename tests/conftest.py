@@ -3,7 +3,30 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+from pathlib import Path
+
 import pytest
+
+
+def paper_data_folder() -> Path:
+    """Where the original papers' data files are: $PINN_SHARED_DATA, else ../shared/data/raissi
+    beside the repository (developers and CI have it; users do not)."""
+    folder = os.environ.get("PINN_SHARED_DATA")
+    return Path(folder) if folder else Path(__file__).resolve().parents[2] / "shared/data/raissi"
+
+
+@pytest.fixture
+def paper_file():
+    """``paper_file(name) -> Path`` of one of the original papers' data files (``burgers_shock.mat``,
+    ``Butcher_IRK100.txt``...); the test is skipped when the file is not at hand."""
+
+    def find(name: str) -> Path:
+        path = paper_data_folder() / name
+        if not path.is_file():
+            pytest.skip(f"paper data file {path} not available")
+        return path
+
+    return find
 
 
 @pytest.fixture(autouse=True)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,16 +22,6 @@ from pinn.reference.burgers import (
 )
 
 
-def _shared_file(name: str) -> Path:
-    """A file of the original papers' data (../shared/data/raissi or $PINN_SHARED_DATA); skip if absent."""
-    folder = os.environ.get("PINN_SHARED_DATA")
-    base = Path(folder) if folder else Path(__file__).resolve().parents[2] / "shared/data/raissi"
-    path = base / name
-    if not path.is_file():
-        pytest.skip(f"shared reference file {path} not available")
-    return path
-
-
 @pytest.fixture(scope="module")
 def grid() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return burgers_reference_grid()
@@ -42,17 +30,17 @@ def grid() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 # (a) agreement with the original paper's file -------------------------------------------------
 
 
-def test_matches_raissi_burgers_shock(grid):
-    ref = load_reference(_shared_file("burgers_shock.mat"), names=["x", "t", "usol"])
+def test_matches_raissi_burgers_shock(grid, paper_file):
+    ref = load_reference(paper_file("burgers_shock.mat"), names=["x", "t", "usol"])
     x, t, usol = grid
     np.testing.assert_array_equal(x, ref["x"])
     np.testing.assert_allclose(t, ref["t"], rtol=0, atol=1e-15)
     assert np.max(np.abs(usol - ref["usol"])) < 1e-8
 
 
-def test_too_few_quadrature_points_are_detectably_worse():
+def test_too_few_quadrature_points_are_detectably_worse(paper_file):
     """The 1e-8 comparison can fail: 20 nodes miss the paper's data badly."""
-    ref = load_reference(_shared_file("burgers_shock.mat"), names=["usol"])["usol"]
+    ref = load_reference(paper_file("burgers_shock.mat"), names=["usol"])["usol"]
     _, _, coarse = burgers_reference_grid(quadrature_points=20)
     assert np.max(np.abs(coarse - ref)) > 1e-6
 
@@ -215,17 +203,17 @@ def test_save_errors(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_mat_loader_squeezes_vectors():
-    data = load_reference(_shared_file("burgers_shock.mat"))
+def test_mat_loader_squeezes_vectors(paper_file):
+    data = load_reference(paper_file("burgers_shock.mat"))
     assert set(data) == {"x", "t", "usol"}
     assert data["x"].shape == (256,) and data["t"].shape == (100,)
     assert data["usol"].shape == (256, 100)
-    x, t, usol = load_burgers(_shared_file("burgers_shock.mat"))
+    x, t, usol = load_burgers(paper_file("burgers_shock.mat"))
     assert usol.shape == (x.size, t.size)
 
 
-def test_mat_loader_keeps_complex():
-    data = load_reference(_shared_file("NLS.mat"), names=["x", "tt", "uu"])
+def test_mat_loader_keeps_complex(paper_file):
+    data = load_reference(paper_file("NLS.mat"), names=["x", "tt", "uu"])
     assert data["x"].shape == (256,) and data["tt"].shape == (201,)
     assert data["uu"].shape == (256, 201) and np.iscomplexobj(data["uu"])
 

@@ -9,9 +9,7 @@ only algebraic); the shipped files are converged to ~1e-6 (NLS) and ~1e-7 (AC).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -28,16 +26,6 @@ from pinn.reference.spectral import (
     spectral_derivative,
     wavenumbers,
 )
-
-
-def _shared_file(name: str) -> Path:
-    """A file of the original papers' data (../shared/data/raissi or $PINN_SHARED_DATA); skip if absent."""
-    folder = os.environ.get("PINN_SHARED_DATA")
-    base = Path(folder) if folder else Path(__file__).resolve().parents[2] / "shared/data/raissi"
-    path = base / name
-    if not path.is_file():
-        pytest.skip(f"shared reference file {path} not available")
-    return path
 
 
 @dataclass(frozen=True)
@@ -84,8 +72,8 @@ PAPER_RTOL = 1e-3  # the project's requirement; measured 1.7e-5 (NLS), 1.2e-5 (A
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_shipped_file_matches_paper(case):
-    ref = load_reference(_shared_file(f"{case.name}.mat"), names=["x", "tt", "uu"])
+def test_shipped_file_matches_paper(case, paper_file):
+    ref = load_reference(paper_file(f"{case.name}.mat"), names=["x", "tt", "uu"])
     ours = _shipped(case)
     np.testing.assert_allclose(ours["x"], ref["x"], rtol=0, atol=1e-14)
     np.testing.assert_allclose(ours["tt"], ref["tt"], rtol=0, atol=1e-14)

@@ -3,23 +3,11 @@
 from __future__ import annotations
 
 import math
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from pinn.runge_kutta import MAX_STAGES, gauss_legendre, irk_weights
-
-
-def _shared_file(name: str) -> Path:
-    """A file of the original papers' data (../shared/data/raissi or $PINN_SHARED_DATA); skip if absent."""
-    folder = os.environ.get("PINN_SHARED_DATA")
-    base = Path(folder) if folder else Path(__file__).resolve().parents[2] / "shared/data/raissi"
-    path = base / name
-    if not path.is_file():
-        pytest.skip(f"shared reference file {path} not available")
-    return path
 
 
 #: Entries of A and b are at most ~0.03 (q = 50) to ~1 (q = 1); the construction (numpy's Gauss
@@ -32,9 +20,9 @@ ORDER_ATOL = 1e-13
 
 
 @pytest.mark.parametrize("q", [50, 81, 100])
-def test_matches_paper_files(q):
+def test_matches_paper_files(q, paper_file):
     """Butcher_IRK{q}.txt: q*q + 2q numbers, A row by row, then b, then c."""
-    numbers = np.loadtxt(_shared_file(f"Butcher_IRK{q}.txt"))
+    numbers = np.loadtxt(paper_file(f"Butcher_IRK{q}.txt"))
     assert numbers.shape == (q * q + 2 * q,)
     weights, c = irk_weights(q)
     np.testing.assert_allclose(weights, numbers[: q * q + q].reshape(q + 1, q), rtol=0, atol=FILE_ATOL)

@@ -34,6 +34,7 @@ from pinn.reference.spectral import (
     default_out,
     evolve,
     generator_parser,
+    run_generator,
     periodic_grid,
     wavenumbers,
 )
@@ -156,27 +157,22 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> Path:
     Raises:
         SystemExit: bad flags (status 2, one line on stderr) or ``--help`` (status 0).
     """
-    from pinn.data import save_reference
 
-    args = build_parser(prog).parse_args(argv)
-    x, t, u = kdv_reference_grid(args.refine, args.steps_per_output)
-    attrs = {
-        "description": (
-            "Reference solution of the Korteweg-de Vries equation u_t + u u_x + 0.0025 u_xxx = 0, "
-            "u(0, x) = cos(pi x), periodic on x in [-1, 1), t in [0, 1], by Fourier "
-            f"pseudo-spectral ({args.refine * N_X} modes, 2/3-rule dealiasing) and ETDRK4 "
-            f"(dt = 1 / {(N_T - 1) * args.steps_per_output}). Datasets: x (512,), tt (201,), "
-            f"uu (512, 201) with uu[i, j] = u(x[i], tt[j]). Regenerate with `{GENERATOR_COMMAND}`."
-        ),
-        "equation": "u_t + u u_x + 0.0025 u_xxx = 0, u(0, x) = cos(pi x), periodic on [-1, 1)",
-        "dispersion": DISPERSION,
-        "modes": args.refine * N_X,
-        "dt": T_FINAL / ((N_T - 1) * args.steps_per_output),
-        "generator": GENERATOR_COMMAND,
-    }
-    path = save_reference(args.out, attrs=attrs, x=x, tt=t, uu=u)
-    print(f"wrote {path}: x {x.shape}, tt {t.shape}, uu {u.shape}")
-    return path
+    def describe(modes: int, dt: float) -> dict:
+        return {
+            "description": (
+                "Reference solution of the Korteweg-de Vries equation u_t + u u_x + 0.0025 u_xxx = 0, "
+                "u(0, x) = cos(pi x), periodic on x in [-1, 1), t in [0, 1], by Fourier "
+                f"pseudo-spectral ({modes} modes, 2/3-rule dealiasing) and ETDRK4 "
+                f"(dt = 1 / {round(T_FINAL / dt)}). Datasets: x (512,), tt (201,), "
+                f"uu (512, 201) with uu[i, j] = u(x[i], tt[j]). Regenerate with `{GENERATOR_COMMAND}`."
+            ),
+            "equation": "u_t + u u_x + 0.0025 u_xxx = 0, u(0, x) = cos(pi x), periodic on [-1, 1)",
+            "dispersion": DISPERSION,
+        }
+
+    return run_generator(build_parser(prog), argv, kdv_reference_grid, describe, GENERATOR_COMMAND,
+                         T_FINAL, N_T)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ from pinn.reference.spectral import (
     default_out,
     evolve,
     generator_parser,
+    run_generator,
     periodic_grid,
     wavenumbers,
 )
@@ -153,27 +154,22 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> Path:
     Raises:
         SystemExit: bad flags (status 2, one line on stderr) or ``--help`` (status 0).
     """
-    from pinn.data import save_reference
 
-    args = build_parser(prog).parse_args(argv)
-    x, t, h = nls_reference_grid(args.refine, args.steps_per_output)
-    attrs = {
-        "description": (
-            "Reference solution of the nonlinear Schroedinger equation i h_t + 0.5 h_xx + |h|^2 h "
-            "= 0, h(0, x) = 2 sech(x), periodic on x in [-5, 5), t in [0, pi/2], by Fourier "
-            f"pseudo-spectral ({args.refine * N_X} modes, 2/3-rule dealiasing) and ETDRK4 "
-            f"(dt = pi/2 / {(N_T - 1) * args.steps_per_output}). Datasets: x (256,), tt (201,), "
-            "uu (256, 201) complex with uu[i, j] = h(x[i], tt[j]) = u + i v. "
-            f"Regenerate with `{GENERATOR_COMMAND}`."
-        ),
-        "equation": "i h_t + 0.5 h_xx + |h|^2 h = 0, h(0, x) = 2 sech(x), periodic on [-5, 5)",
-        "modes": args.refine * N_X,
-        "dt": T_FINAL / ((N_T - 1) * args.steps_per_output),
-        "generator": GENERATOR_COMMAND,
-    }
-    path = save_reference(args.out, attrs=attrs, x=x, tt=t, uu=h)
-    print(f"wrote {path}: x {x.shape}, tt {t.shape}, uu {h.shape} complex")
-    return path
+    def describe(modes: int, dt: float) -> dict:
+        return {
+            "description": (
+                "Reference solution of the nonlinear Schroedinger equation i h_t + 0.5 h_xx + |h|^2 h "
+                "= 0, h(0, x) = 2 sech(x), periodic on x in [-5, 5), t in [0, pi/2], by Fourier "
+                f"pseudo-spectral ({modes} modes, 2/3-rule dealiasing) and ETDRK4 "
+                f"(dt = pi/2 / {round(T_FINAL / dt)}). Datasets: x (256,), tt (201,), "
+                "uu (256, 201) complex with uu[i, j] = h(x[i], tt[j]) = u + i v. "
+                f"Regenerate with `{GENERATOR_COMMAND}`."
+            ),
+            "equation": "i h_t + 0.5 h_xx + |h|^2 h = 0, h(0, x) = 2 sech(x), periodic on [-5, 5)",
+        }
+
+    return run_generator(build_parser(prog), argv, nls_reference_grid, describe, GENERATOR_COMMAND,
+                         T_FINAL, N_T)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ Public functions:
 Command-line helpers of the generators (``python -m pinn.reference.nls`` etc.):
     default_out(filename) -> Path
     generator_parser(prog, description, default_out, refine, steps_per_output) -> parser
+    run_generator(parser, argv, solve, describe, command, t_final, n_t) -> Path (the body of
+        every generator's ``main``)
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from __future__ import annotations
 import argparse
 import math
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -404,3 +406,37 @@ def generator_parser(
     parser.add_argument("--steps-per-output", type=_positive_int, default=steps_per_output,
                         help=f"ETDRK4 steps between stored times (default: {steps_per_output})")
     return parser
+
+
+def run_generator(
+    parser: argparse.ArgumentParser,
+    argv: Sequence[str] | None,
+    solve: Callable[[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]],
+    describe: Callable[[int, float], dict],
+    command: str,
+    t_final: float,
+    n_t: int,
+) -> Path:
+    """The body of every spectral generator's ``main``: parse ``argv`` with ``parser`` (from
+    :func:`generator_parser`), solve, and write the datasets ``x``, ``tt``, ``uu`` to ``--out``.
+
+    Args:
+        solve: ``(refine, steps_per_output) -> (x (n_x,), t (n_t,), u (n_x, n_t))``.
+        describe: ``(modes, dt) -> attrs`` (``description``, ``equation``, coefficients...); the
+            file's attributes also get ``modes``, ``dt`` and ``generator`` (= ``command``).
+        t_final, n_t: the stored time grid, to state the ETDRK4 step ``dt``.
+
+    Returns:
+        The path written. Bad flags exit with status 2 (one line on stderr).
+    """
+    from pinn.data import save_reference
+
+    args = parser.parse_args(argv)
+    x, t, u = solve(args.refine, args.steps_per_output)
+    modes = args.refine * x.shape[0]
+    dt = t_final / ((n_t - 1) * args.steps_per_output)
+    attrs = {**describe(modes, dt), "modes": modes, "dt": dt, "generator": command}
+    path = save_reference(args.out, attrs=attrs, x=x, tt=t, uu=u)
+    kind = " complex" if np.iscomplexobj(u) else ""
+    print(f"wrote {path}: x {x.shape}, tt {t.shape}, uu {u.shape}{kind}")
+    return path

@@ -1,0 +1,165 @@
+"""Running an example script as a subprocess, for the benchmark scripts (one copy of this code).
+
+``burgers_seeds.py`` and ``paper_tables.py`` both run ``examples/NAME.py`` once per seed (or per
+table cell and seed) into a folder of its own and read the ``metrics.json`` it writes. This module
+does that, resumably:
+
+- a run whose folder holds a ``metrics.json`` with status ``completed`` (or ``stopped``), made with
+  the same flags (recorded beside it in ``FOLDER.flags.json``), is reused, not run again;
+- any other run is started with ``--resume-or-start``: a run that was killed goes on from its
+  checkpoint, and an empty folder starts a new one;
+- ``fresh=True`` starts every run again (``--overwrite``: its checkpoint and metrics are deleted).
+
+A folder that holds a run made with other flags is an error (:class:`FlagsMismatch`), raised by
+:func:`check_runs` before any run starts, naming both sets of flags.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+ROOT = Path(__file__).resolve().parents[1]
+DONE = ("completed", "stopped")  # metrics.json "status" of a run that finished its plan
+
+
+class RunFailed(RuntimeError):
+    """A run's process exited with a non-zero code (the message names its log)."""
+
+
+class FlagsMismatch(ValueError):
+    """A folder holds a run made with other flags than the ones asked for now."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """One run of an example script.
+
+    Attributes:
+        example: the script's name in ``examples/`` without ``.py`` (``"burgers"``).
+        folder: its ``--out`` folder; the log goes to ``FOLDER.log`` and the flags to
+            ``FOLDER.flags.json`` beside it.
+        flags: the example's flags that define the run (``["--seed", "0", "--n-f", "2000"]``),
+            without ``--out``, ``--threads`` and the resume flags, which :func:`run` adds.
+    """
+
+    example: str
+    folder: Path
+    flags: tuple[str, ...]
+
+    @property
+    def log(self) -> Path:
+        return self.folder.parent / f"{self.folder.name}.log"
+
+    @property
+    def flags_file(self) -> Path:
+        return self.folder.parent / f"{self.folder.name}.flags.json"
+
+    @property
+    def metrics_file(self) -> Path:
+        return self.folder / "metrics.json"
+
+
+def recorded_flags(job: Run) -> list[str] | None:
+    """The flags the run in ``job.folder`` was made with, or None where none are recorded."""
+    try:
+        return list(json.loads(job.flags_file.read_text())["flags"])
+    except (FileNotFoundError, json.JSONDecodeError, KeyError, TypeError):
+        return None
+
+
+def finished_metrics(job: Run) -> dict[str, Any] | None:
+    """The metrics of a finished run in ``job.folder`` (status completed or stopped), else None."""
+    try:
+        metrics = json.loads(job.metrics_file.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    return metrics if isinstance(metrics, dict) and metrics.get("status") in DONE else None
+
+
+def check_runs(jobs: Sequence[Run], fresh: bool = False) -> list[Run]:
+    """Check the folders before any work; returns the jobs that must run (the others are reused).
+
+    Raises:
+        FlagsMismatch: a folder holds a run (a checkpoint or metrics) made with other flags, or
+            with flags that were not recorded, and ``fresh`` is False.
+    """
+    todo = []
+    for job in jobs:
+        if fresh:
+            todo.append(job)
+            continue
+        has_run = job.metrics_file.exists() or (job.folder / "checkpoint.h5").exists()
+        recorded = recorded_flags(job)
+        if has_run and recorded != list(job.flags):
+            raise FlagsMismatch(
+                f"{str(job.folder)!r} holds a run made with flags {recorded} (None: not recorded), "
+                f"not {list(job.flags)}: pass --fresh to start it again, or choose another --out")
+        if finished_metrics(job) is None:
+            todo.append(job)
+    return todo
+
+
+def command(job: Run, threads: int = 0, fresh: bool = False) -> list[str]:
+    """The command line of ``job``: ``python examples/NAME.py FLAGS --out FOLDER --threads N``
+    and ``--overwrite`` (``fresh``) or ``--resume-or-start``."""
+    return [sys.executable, str(ROOT / "examples" / f"{job.example}.py"), *job.flags,
+            "--out", str(job.folder), "--threads", str(threads),
+            "--overwrite" if fresh else "--resume-or-start"]
+
+
+def run(job: Run, threads: int = 0, fresh: bool = False) -> dict[str, Any]:
+    """Run ``job`` (or reuse its finished run, unless ``fresh``); its metrics.
+
+    The metrics returned carry ``"reused": True`` when nothing was run.
+
+    Raises:
+        RunFailed: the process exited with a non-zero code, or finished without a completed
+            metrics.json.
+    """
+    if not fresh:
+        metrics = finished_metrics(job)
+        if metrics is not None and recorded_flags(job) == list(job.flags):
+            return {**metrics, "reused": True}
+    job.folder.parent.mkdir(parents=True, exist_ok=True)
+    job.flags_file.write_text(json.dumps({"flags": list(job.flags)}) + "\n")
+    line = command(job, threads, fresh)
+    with open(job.log, "w") as log:
+        code = subprocess.run(line, stdout=log, stderr=subprocess.STDOUT,
+                              env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}).returncode
+    metrics = finished_metrics(job)
+    if code != 0 or metrics is None:
+        raise RunFailed(f"{' '.join(line)} exited with code {code}"
+                        f"{'' if metrics else ' without a completed metrics.json'}; see {job.log}")
+    return {**metrics, "reused": False}
+
+
+def run_all(jobs: Sequence[Run], jobs_in_parallel: int = 1, threads: int = 0, fresh: bool = False,
+            report: Callable[[Run, dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+    """Run the jobs, ``jobs_in_parallel`` at a time, each with ``threads`` TensorFlow threads;
+    their metrics in the jobs' order. ``report(job, metrics)`` is called as each one ends.
+
+    Raises:
+        FlagsMismatch: see :func:`check_runs` (before any run starts).
+        RunFailed: a run failed (after the others have ended).
+    """
+    check_runs(jobs, fresh)
+
+    def one(job: Run) -> dict[str, Any]:
+        metrics = run(job, threads, fresh)
+        if report is not None:
+            report(job, metrics)
+        return metrics
+
+    with ThreadPoolExecutor(max(1, jobs_in_parallel)) as pool:
+        futures = [pool.submit(one, job) for job in jobs]
+    failures = [f.exception() for f in futures if f.exception() is not None]
+    if failures:
+        raise RunFailed("; ".join(str(e) for e in failures))
+    return [f.result() for f in futures]

@@ -1,0 +1,295 @@
+"""benchmarks/paper_tables.py, benchmarks/_runs.py and benchmarks/paper_results.py, without training:
+cell parsing, the table writers on made-up metrics, the reuse of finished runs, docs/paper.md's table."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import _runs  # noqa: E402
+import paper_results  # noqa: E402
+import paper_tables  # noqa: E402
+from paper_tables import Cell, parse_cells  # noqa: E402
+
+
+def fake_metrics(seed: int, error: float, maxiter: int = 2000, example: str = "burgers",
+                 **extra) -> dict:
+    return {"example": example, "status": "completed", "seed": seed, "relative_l2_error": error,
+            "final_loss": 1e-6, "adam_steps": 1000, "lbfgs_nit": maxiter, "lbfgs_nfev": maxiter + 50,
+            "lbfgs_message": "limit_reached", "wall_time_s": 12.0,
+            "settings": {"example": example, "problem": {"seed": seed},
+                         "run": {"adam_steps": 1000, "lbfgs_maxiter": maxiter}}, **extra}
+
+
+def finish(job: _runs.Run, metrics: dict) -> None:
+    """Make ``job``'s folder look like a finished run made with its flags."""
+    job.folder.mkdir(parents=True, exist_ok=True)
+    job.metrics_file.write_text(json.dumps(metrics))
+    job.flags_file.write_text(json.dumps({"flags": list(job.flags)}))
+
+
+# -- cells -------------------------------------------------------------------------------------
+
+def test_parse_cells_both_tables_in_order_without_duplicates():
+    cells = parse_cells("100x10000, 20x2000,2:4x20,1:100x10000", table=1)
+    assert [c.name for c in cells] == ["1:100x10000", "1:20x2000", "2:4x20"]
+    assert cells[2] == Cell(2, 100, 10000, 4, 20)
+    assert parse_cells("4X40", table=2) == [Cell(2, 100, 10000, 4, 40)]
+
+
+def test_parse_cells_all_and_default_give_whole_tables():
+    assert len(parse_cells(None, 1)) == 36 and len(parse_cells("all", 2)) == 12
+    assert {c.paper for c in parse_cells(None, 1) if c.n_u == 100} >= {6.7e-4, 6.6e-2}
+    assert Cell(1, 20, 2000, 8, 20).paper is None  # not quoted: the table says n/a
+
+
+def test_table2_8x20_shares_runs_with_table1_main_cell(tmp_path):
+    cells = parse_cells("1:100x10000,2:8x20")
+    jobs = paper_tables.jobs_for(cells, [0, 1], tmp_path, ["--lbfgs-maxiter", "10"])
+    assert len(jobs) == 2
+    assert jobs[0].flags == ("--seed", "0", "--n-u", "100", "--n-f", "10000", "--widths", "8",
+                             "--neurons", "20", "--lbfgs-maxiter", "10")
+
+
+@pytest.mark.parametrize("text, words", [
+    ("100x999", ["Table 1", "N_F one of", "10000"]),
+    ("30x2000", ["Table 1", "N_U must be one of"]),
+    ("2:3x20", ["Table 2", "LAYERS must be one of"]),
+    ("2:4x30", ["Table 2", "NEURONS"]),
+    ("3:4x20", ["table 3", "expected 1 or 2"]),
+    ("100by10000", ["expected AxB", "'100by10000'"]),
+    ("100x", ["expected AxB"]),
+    ("", ["expected cells"]),
+    (" , ", ["expected cells"]),
+])
+def test_bad_cells_are_named_with_what_was_expected(text, words):
+    with pytest.raises(ValueError, match="--cells") as info:
+        parse_cells(text, 1)
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_bad_table_and_own_flags_after_dashdash_are_refused():
+    with pytest.raises(ValueError, match="--table must be 1 or 2"):
+        parse_cells(None, 3)
+    with pytest.raises(ValueError, match=r"\['--n-f', '--seed'\]"):
+        paper_tables.check_extra_flags(["--lbfgs-maxiter", "5", "--seed=3", "--n-f", "2000"])
+    assert paper_tables.check_extra_flags(["--adam-steps", "0"]) == ["--adam-steps", "0"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--cells", "100x1"], "--cells"),
+    (["--seeds", "0", "-1"], "--seeds must be an int >= 0"),
+    (["--seeds", "1", "1"], "--seeds must be distinct"),
+    (["--jobs", "0"], "--jobs must be a positive int"),
+    (["--threads", "-2"], "--threads must be an int >= 0"),
+    (["--", "--out", "x"], "must not set ['--out']"),
+    (["--fresh", "--report-only"], "exclude each other"),
+])
+def test_command_line_errors_before_any_run(argv, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(_runs.subprocess, "run", lambda *a, **k: pytest.fail("ran a process"))
+    with pytest.raises(SystemExit) as info:
+        paper_tables.main(["--out", str(tmp_path / "o"), *argv])
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+# -- writers -----------------------------------------------------------------------------------
+
+def test_summary_median_and_range_and_markdown():
+    cells = parse_cells("100x10000,20x2000,2:4x10")
+    errors = [3e-3, 1e-4, 7e-4]
+    runs = {"1:100x10000": [fake_metrics(s, e) for s, e in zip((2, 0, 1), errors)],
+            "2:4x10": [fake_metrics(0, 0.05)]}
+    summary = paper_tables.summarize(cells, runs, "python benchmarks/paper_tables.py x",
+                                     ["--lbfgs-maxiter", "2000"], {"cpu": "Test CPU", "cores": 2})
+    main, empty, second = summary["cells"]
+    assert main["median"] == statistics.median(errors) == 7e-4
+    assert (main["min"], main["max"], main["n_seeds"], main["seeds"]) == (1e-4, 3e-3, 3, [0, 1, 2])
+    assert [r["seed"] for r in main["runs"]] == [0, 1, 2] and main["paper"] == 6.7e-4
+    assert empty["n_seeds"] == 0 and empty["median"] is None
+    assert second["median"] == 0.05 and second["paper"] is None
+    assert summary["label"] == ("reduced: L-BFGS-B maxiter 2000, not the paper's 50000; Adam 1000 steps "
+                                "first (the paper: none)")
+    json.dumps(summary)  # JSON-ready
+
+    text = paper_tables.markdown(summary)
+    assert "reduced: L-BFGS-B maxiter 2000, not the paper's 50000" in text
+    assert "| 100 | 10000 | 6.7e-4 | **7.0e-4** | 1.0e-4 - 3.0e-3 | 3 |" in text
+    assert "| 20 | 2000 | n/a | **n/a** | not run | 0 |" in text
+    assert "| 4 | 10 | n/a | **5.0e-2** | 5.0e-2 - 5.0e-2 | 1 |" in text
+    assert "Test CPU, 2 cores" in text and "python benchmarks/paper_tables.py x" in text
+
+
+def test_full_budget_label():
+    assert paper_tables.budget_label([fake_metrics(0, 1e-3, 50000)]).startswith("full")
+    no_adam = fake_metrics(0, 1e-3, 1000)
+    no_adam["settings"]["run"]["adam_steps"] = 0
+    assert paper_tables.budget_label([no_adam]) == ("reduced: L-BFGS-B maxiter 1000, not the paper's "
+                                                    "50000; no Adam phase, as the paper")
+    assert "maxiter 500, 50000, not" in paper_tables.budget_label(
+        [fake_metrics(0, 1e-3, 50000), fake_metrics(1, 1e-3, 500)])
+
+
+def test_machine_info_names_versions():
+    info = paper_tables.machine_info()
+    assert info["cores"] >= 1 and info["numpy"] and info["scipy"] and info["date"].endswith("UTC")
+
+
+# -- resuming ----------------------------------------------------------------------------------
+
+def fake_process(calls):
+    """A stand-in for subprocess.run that records the command and writes a finished run."""
+    def run(command, **kwargs):
+        calls.append(command)
+        out = Path(command[command.index("--out") + 1])
+        out.mkdir(parents=True, exist_ok=True)
+        seed = int(command[command.index("--seed") + 1])
+        (out / "metrics.json").write_text(json.dumps(fake_metrics(seed, 1e-3 * (seed + 1))))
+        return subprocess.CompletedProcess(command, 0)
+    return run
+
+
+def test_finished_runs_are_reused_and_others_resumed_or_started(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(_runs.subprocess, "run", fake_process(calls))
+    jobs = paper_tables.jobs_for(parse_cells("100x2000"), [0, 1, 2], tmp_path, ["--lbfgs-maxiter", "7"])
+    finish(jobs[0], fake_metrics(0, 4e-4))                      # finished: reused
+    jobs[1].folder.mkdir(parents=True)                           # killed: has a checkpoint only
+    (jobs[1].folder / "checkpoint.h5").write_bytes(b"")
+    jobs[1].flags_file.write_text(json.dumps({"flags": list(jobs[1].flags)}))
+    assert _runs.check_runs(jobs) == jobs[1:]
+    metrics = _runs.run_all(jobs, 2, threads=1)
+    assert [m["reused"] for m in metrics] == [True, False, False]
+    assert metrics[0]["relative_l2_error"] == 4e-4
+    assert len(calls) == 2 and all("--resume-or-start" in c and "--overwrite" not in c for c in calls)
+    assert all(c[c.index("--threads") + 1] == "1" for c in calls)
+    assert (tmp_path / "nu100_nf2000_l8_w20" / "seed1.log").exists()
+
+    calls.clear()
+    assert [m["reused"] for m in _runs.run_all(jobs)] == [True] * 3 and calls == []
+    _runs.run_all(jobs[:1], fresh=True)
+    assert len(calls) == 1 and "--overwrite" in calls[0]
+
+
+def test_interrupted_run_is_not_reused(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(_runs.subprocess, "run", fake_process(calls))
+    job = _runs.Run("burgers", tmp_path / "seed0", ("--seed", "0"))
+    finish(job, {**fake_metrics(0, 1e-2), "status": "interrupted"})
+    assert _runs.run(job)["reused"] is False and len(calls) == 1
+
+
+def test_run_made_with_other_flags_is_refused_before_any_work(tmp_path, monkeypatch):
+    monkeypatch.setattr(_runs.subprocess, "run", lambda *a, **k: pytest.fail("ran a process"))
+    old = _runs.Run("burgers", tmp_path / "seed0", ("--seed", "0", "--lbfgs-maxiter", "5"))
+    finish(old, fake_metrics(0, 1e-2))
+    new = _runs.Run("burgers", tmp_path / "seed0", ("--seed", "0", "--lbfgs-maxiter", "9"))
+    with pytest.raises(_runs.FlagsMismatch, match="--fresh"):
+        _runs.run_all([new])
+    assert _runs.check_runs([new], fresh=True) == [new]
+
+
+def test_failed_run_names_its_log(tmp_path, monkeypatch):
+    monkeypatch.setattr(_runs.subprocess, "run",
+                        lambda command, **k: subprocess.CompletedProcess(command, 1))
+    job = _runs.Run("burgers", tmp_path / "seed0", ("--seed", "0"))
+    with pytest.raises(_runs.RunFailed, match="seed0.log"):
+        _runs.run_all([job])
+
+
+def test_report_only_writes_tables_from_finished_runs(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(_runs.subprocess, "run", lambda *a, **k: pytest.fail("ran a process"))
+    out = tmp_path / "runs"
+    extra = ["--lbfgs-maxiter", "300"]
+    cells = parse_cells("100x10000,200x4000")
+    for seed, error in ((0, 2e-3), (1, 5e-4)):
+        job = paper_tables.jobs_for(cells[:1], [seed], out, extra)[0]
+        finish(job, fake_metrics(seed, error, 300))
+    code = paper_tables.main(["--cells", "100x10000,200x4000", "--seeds", "0", "1", "--out", str(out),
+                              "--report-only", "--json", str(tmp_path / "t.json"),
+                              "--md", str(tmp_path / "t.md"), "--", *extra])
+    assert code == 0
+    summary = json.loads((tmp_path / "t.json").read_text())
+    assert summary["cells"][0]["median"] == pytest.approx(1.25e-3) and summary["cells"][1]["n_seeds"] == 0
+    assert summary["flags"] == extra and "--report-only" in summary["command"]
+    assert "| 200 | 4000 | 2.3e-3 | **n/a** | not run | 0 |" in (tmp_path / "t.md").read_text()
+
+
+# -- docs/paper.md -----------------------------------------------------------------------------
+
+def test_paper_results_table_from_small_json(tmp_path, monkeypatch):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "metrics.json").write_text(json.dumps(fake_metrics(
+        0, 2e-3, 800, example="burgers_identification", noise=0.0, lambda1=0.998,
+        lambda2=0.00319, lambda1_error_pct=0.2, lambda2_error_pct=0.31)))
+    tables = paper_tables.summarize(parse_cells("100x10000"),
+                                    {"1:100x10000": [fake_metrics(s, e) for s, e in ((0, 1e-3), (1, 3e-3))]},
+                                    "python benchmarks/paper_tables.py --cells 100x10000")
+    (tmp_path / "tables.json").write_text(json.dumps(tables))
+    doc = tmp_path / "paper.md"
+    doc.write_text(f"intro\n{paper_results.BEGIN}\nold\n{paper_results.END}\nafter\n")
+    results = tmp_path / "results.json"
+    argv = ["--results", str(results), "--tables", str(tmp_path / "tables.json"),
+            "--doc", str(doc)]
+    assert paper_results.main([*argv, "--add", str(run)]) == 0
+    text = doc.read_text()
+    assert text.startswith("intro\n") and text.endswith(f"{paper_results.END}\nafter\n") and "old" not in text
+    rows = {line.split(" | ")[0]: line for line in text.splitlines() if line.startswith("| ")}
+    ident = rows["| Burgers, continuous-time identification, clean data"]
+    assert "lambda1 0.99800 (0.200 %)" in ident and "reduced (Adam 1000, L-BFGS-B maxiter 800" in ident
+    assert "`pinn solve burgers_identification --seed 0 --adam-steps 1000 --lbfgs-maxiter 800`" in ident
+    inference = rows["| Burgers, continuous-time inference (Fig. 1)"]
+    assert "rel. L2 median 2.0e-3 (1.0e-3 - 3.0e-3, 2 seeds); reduced" in inference
+    for title in ("Allen–Cahn", "KdV", "Navier–Stokes", "Schrödinger"):
+        row = next(v for k, v in rows.items() if title in k)
+        assert paper_results.NOT_MEASURED in row
+    assert "not measured yet" in rows["| Burgers inference, Table 2"]
+    assert json.loads(results.read_text())["entries"][0]["key"] == "burgers_identification"
+    assert paper_results.main([*argv, "--check"]) == 0
+    doc.write_text(text.replace("0.99800", "0.99900"))
+    assert paper_results.main([*argv, "--check"]) == 1
+
+
+def test_paper_results_refuses_bad_runs_and_documents(tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "metrics.json").write_text(json.dumps({**fake_metrics(0, 1e-3), "status": "failed"}))
+    doc = tmp_path / "paper.md"
+    doc.write_text("no markers\n")
+    for argv, message in ((["--add", str(tmp_path / "none")], "expected a run folder holding metrics.json"),
+                          (["--add", str(run)], "expected one of ['completed', 'stopped', 'interrupted']"),
+                          ([], "lacks the markers")):
+        with pytest.raises(SystemExit):
+            paper_results.main(["--results", str(tmp_path / "r.json"), "--doc", str(doc), *argv])
+        assert message in capsys.readouterr().err
+    with pytest.raises(ValueError, match="expected 'example' to be one of"):
+        paper_results.key_of({"example": "heat"})
+    assert paper_results.key_of({"example": "burgers_identification", "noise": 0.01}) == \
+        "burgers_identification_noisy"
+
+
+def test_committed_docs_table_is_up_to_date():
+    """docs/paper.md's table is what benchmarks/paper_results.py makes of the committed JSON."""
+    if not (ROOT / "docs" / "paper.md").exists():
+        pytest.skip("no docs/paper.md")
+    assert paper_results.main(["--check"]) == 0
+
+
+def test_a_run_ended_early_is_shown_with_where_it_ended(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    metrics = {**fake_metrics(0, 1e-3), "status": "interrupted", "adam_steps": 10, "lbfgs_nit": 1234}
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    entry = paper_results.entry_from_run(run)
+    assert entry["label"].endswith("interrupted after Adam 10 steps and 1234 L-BFGS-B iterations")
