@@ -17,11 +17,14 @@ A folder that holds a run made with other flags is an error (:class:`FlagsMismat
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 import os
+import platform
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -163,3 +166,25 @@ def run_all(jobs: Sequence[Run], jobs_in_parallel: int = 1, threads: int = 0, fr
     if failures:
         raise RunFailed("; ".join(str(e) for e in failures))
     return [f.result() for f in futures]
+
+
+def machine_info() -> dict[str, Any]:
+    """CPU model, core count, Python/TensorFlow/SciPy/NumPy versions, date (UTC)."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f
+                        if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+
+    def version(package: str) -> str | None:
+        try:
+            return metadata.version(package)
+        except metadata.PackageNotFoundError:
+            return None
+
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "tensorflow": version("tensorflow"), "scipy": version("scipy"),
+            "numpy": version("numpy"), "keras": version("keras"),
+            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}

@@ -31,14 +31,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime
 import json
-import os
-import platform
 import shlex
 import statistics
 import sys
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -182,28 +178,6 @@ def jobs_for(cells: Sequence[Cell], seeds: Sequence[int], out: Path,
             folder = out / cell.folder / f"seed{seed}"
             jobs.setdefault(folder, _runs.Run("burgers", folder, (*cell.flags(seed), *extra)))
     return list(jobs.values())
-
-
-def machine_info() -> dict[str, Any]:
-    """CPU model, core count, Python/TensorFlow/SciPy/NumPy versions, date (UTC)."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f
-                        if line.startswith("model name")), cpu)
-    except OSError:
-        pass
-
-    def version(package: str) -> str | None:
-        try:
-            return metadata.version(package)
-        except metadata.PackageNotFoundError:
-            return None
-
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "tensorflow": version("tensorflow"), "scipy": version("scipy"),
-            "numpy": version("numpy"), "keras": version("keras"),
-            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 
 def budget_label(runs: Iterable[Mapping[str, Any]]) -> str:
@@ -375,7 +349,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except _runs.RunFailed as error:
             failed = error
     command = "python benchmarks/paper_tables.py " + shlex.join(argv)
-    summary = summarize(cells, collect(cells, seeds, out, extra), command, extra, machine_info())
+    summary = summarize(cells, collect(cells, seeds, out, extra), command, extra, _runs.machine_info())
     json_path = Path(args.json or out / "paper_tables.json")
     md_path = Path(args.md or out / "paper_tables.md")
     for path, text in ((json_path, json.dumps(summary, indent=1) + "\n"), (md_path, markdown(summary))):

@@ -3,6 +3,7 @@ cell parsing, the table writers on made-up metrics, the reuse of finished runs, 
 
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
 import subprocess
@@ -141,7 +142,7 @@ def test_full_budget_label():
 
 
 def test_machine_info_names_versions():
-    info = paper_tables.machine_info()
+    info = paper_tables._runs.machine_info()
     assert info["cores"] >= 1 and info["numpy"] and info["scipy"] and info["date"].endswith("UTC")
 
 
@@ -293,3 +294,23 @@ def test_a_run_ended_early_is_shown_with_where_it_ended(tmp_path):
     (run / "metrics.json").write_text(json.dumps(metrics))
     entry = paper_results.entry_from_run(run)
     assert entry["label"].endswith("interrupted after Adam 10 steps and 1234 L-BFGS-B iterations")
+
+
+# ---- time_to_accuracy.py ---------------------------------------------------------------------------
+def test_time_to_accuracy_reads_the_error_history():
+    import time_to_accuracy as tta
+
+    history = [{"time_s": t, "relative_l2_error": e} for t, e in
+               ((1.0, 1e-1), (10.0, 5e-3), (50.0, 8e-4), (70.0, 6e-4), (130.0, 2e-4))]
+    assert tta.time_to(history, 1e-2) == 10.0 and tta.time_to(history, 6.7e-4) == 70.0
+    assert tta.time_to(history, 1e-5) is None
+    assert tta.error_at(history, 60.0) == 8e-4 and tta.error_at(history, 120.0) == 6e-4
+    assert tta.error_at(history, 300.0) is None  # the run ended before 300 s
+    rows = tta.summarize({"x": [{"seed": 0, "relative_l2_error": 2e-4, "error_history": history},
+                                {"seed": 1, "relative_l2_error": 1e-1, "error_history": history[:1]}]})
+    assert rows[0]["time_to_0.01"] == [10.0, None] and rows[0]["median_time_to_0.01"] == 10.0
+    assert tta.parse_config("ssbfgs=--method SSBFGS --adam-steps 300") == (
+        "ssbfgs", ["--method", "SSBFGS", "--adam-steps", "300"])
+    for bad in ("no-equals", "1x=--quick", "a=--seed 3"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            tta.parse_config(bad)

@@ -1,0 +1,171 @@
+"""Time to accuracy on the Burgers example: the second-phase methods against each other, over seeds.
+
+Each configuration (a name and flags of ``examples/burgers.py``, e.g. ``ssbfgs="--method SSBFGS
+--adam-steps 300"``) runs once per seed into ``OUT/<config>/seed<N>`` (``--jobs`` at a time, each
+with ``--threads`` TensorFlow threads; resumable like ``paper_tables.py``: finished runs are
+reused, ``--fresh`` redoes them). From each run's ``error_history`` (training time with the error
+evaluations' own cost left out, the warm-up included, sampled every ``--error-every`` seconds)
+it reads the training time at which the relative L2 error first reached each threshold, and the
+error reached by given times. Writes the JSON (every run's history, the flags, the machine) and a
+Markdown table: per configuration, the median time to each threshold over the seeds that reached
+it ("k/n" seeds), and the median error at each time.
+
+    python benchmarks/time_to_accuracy.py --seeds 0 1 2 3 4 --jobs 2 --threads 1 \\
+        --config "lbfgs=--adam-steps 1000 --lbfgs-maxiter 6000" \\
+        --config "ssbfgs=--method SSBFGS --adam-steps 1000 --lbfgs-maxiter 4000" \\
+        --out runs/tta --json benchmarks/time_to_accuracy.json --md benchmarks/time_to_accuracy.md
+
+The issue's targets (2-core CPU, the paper's setup, the example's defaults): 6.7e-4 within 45 s on
+at least 3 of seeds 0-4; 1e-5 within 5 minutes on the median of seeds 0-4.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import statistics
+import sys
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _runs  # noqa: E402  (benchmarks/_runs.py: the shared subprocess runner)
+
+THRESHOLDS = (1e-2, 1e-3, 6.7e-4, 1e-4, 1e-5)
+TIMES = (45.0, 60.0, 120.0, 300.0)
+KEY = "relative_l2_error"
+
+
+def time_to(history: Sequence[Mapping[str, Any]], threshold: float) -> float | None:
+    """Training seconds at the first sample with error <= ``threshold``; None if never."""
+    for record in history:
+        value = record.get(KEY)
+        if value is not None and value <= threshold:
+            return float(record["time_s"])
+    return None
+
+
+def error_at(history: Sequence[Mapping[str, Any]], seconds: float) -> float | None:
+    """The smallest error sampled up to ``seconds`` of training (the best point's error is what a
+    run stopped then would keep); None when the run has no sample by then or ended before it."""
+    values = [r[KEY] for r in history if r["time_s"] <= seconds and r.get(KEY) is not None]
+    if not values or history[-1]["time_s"] < seconds:
+        return None
+    return float(min(values))
+
+
+def parse_config(text: str) -> tuple[str, list[str]]:
+    """``"name=--flag value ..."`` -> ``(name, flags)``."""
+    name, sep, flags = text.partition("=")
+    if not sep or not name.strip().isidentifier():
+        raise argparse.ArgumentTypeError(
+            f"expected NAME=FLAGS with an identifier NAME, e.g. 'ssbfgs=--method SSBFGS', got {text!r}")
+    words = shlex.split(flags)
+    own = [w for w in words if w.split("=")[0] in ("--seed", "--out", "--threads", "--error-every")]
+    if own:
+        raise argparse.ArgumentTypeError(f"config {name!r} must not set {own}: this script sets them")
+    return name.strip(), words
+
+
+def summarize(runs: Mapping[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """One row per configuration: medians over its seeds."""
+    rows = []
+    for name, metrics in runs.items():
+        histories = [m.get("error_history") or [] for m in metrics]
+        row: dict[str, Any] = {"config": name, "seeds": [m["seed"] for m in metrics],
+                               "final_error": [m[KEY] for m in metrics]}
+        for threshold in THRESHOLDS:
+            times = [time_to(h, threshold) for h in histories]
+            reached = [t for t in times if t is not None]
+            row[f"time_to_{threshold:g}"] = times
+            row[f"median_time_to_{threshold:g}"] = statistics.median(reached) if reached else None
+        for seconds in TIMES:
+            errors = [error_at(h, seconds) for h in histories]
+            known = [e for e in errors if e is not None]
+            row[f"error_at_{seconds:g}s"] = errors
+            row[f"median_error_at_{seconds:g}s"] = statistics.median(known) if known else None
+        rows.append(row)
+    return rows
+
+
+def markdown(rows: Sequence[Mapping[str, Any]], configs: Mapping[str, list[str]], command: str,
+             machine: Mapping[str, Any]) -> str:
+    def seconds(row, threshold):
+        times = row[f"time_to_{threshold:g}"]
+        reached = [t for t in times if t is not None]
+        if not reached:
+            return f"- (0/{len(times)})"
+        return f"{statistics.median(reached):.0f} s ({len(reached)}/{len(times)})"
+
+    def error(value):
+        return "-" if value is None else f"{value:.1e}"
+
+    lines = [f"Generated by `benchmarks/time_to_accuracy.py` with:", "", f"    {command}", "",
+             f"Machine: {machine['cpu']}, {machine['cores']} cores; TensorFlow {machine['tensorflow']}, "
+             f"SciPy {machine['scipy']}, NumPy {machine['numpy']}; {machine['date']}. One run per seed; "
+             "training time includes the warm-up and leaves out the error evaluations.", ""]
+    lines += [f"- `{name}`: `{' '.join(flags)}`" for name, flags in configs.items()]
+    lines += ["", "Median training time to reach the error (seeds that reached it / seeds):", "",
+              "| config | " + " | ".join(f"{t:g}" for t in THRESHOLDS) + " |",
+              "|---|" + "---|" * len(THRESHOLDS)]
+    lines += [f"| {r['config']} | " + " | ".join(seconds(r, t) for t in THRESHOLDS) + " |" for r in rows]
+    lines += ["", "Median error reached by a training time (best so far), and at the end of the run:", "",
+              "| config | " + " | ".join(f"{s:g} s" for s in TIMES) + " | end |",
+              "|---|" + "---|" * (len(TIMES) + 1)]
+    lines += [f"| {r['config']} | " + " | ".join(error(r[f'median_error_at_{s:g}s']) for s in TIMES)
+              + f" | {error(statistics.median(r['final_error']))} |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", type=parse_config, action="append", required=True,
+                        help="NAME=FLAGS of examples/burgers.py (repeat for several)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=1, help="TF threads per run (default 1)")
+    parser.add_argument("--error-every", type=float, default=1.0,
+                        help="seconds of training between error samples (default 1)")
+    parser.add_argument("--out", default="runs/time_to_accuracy")
+    parser.add_argument("--fresh", action="store_true", help="redo finished runs")
+    parser.add_argument("--json", default=None)
+    parser.add_argument("--md", default=None)
+    args = parser.parse_args(argv)
+    if args.jobs < 1 or args.threads < 0 or args.error_every <= 0 or min(args.seeds) < 0:
+        parser.error("expected --jobs >= 1, --threads >= 0, --error-every > 0 and seeds >= 0")
+    configs = dict(args.config)
+    if len(configs) != len(args.config):
+        parser.error("config names must be unique")
+    out = Path(args.out)
+    jobs = {name: [_runs.Run("burgers", out / name / f"seed{seed}",
+                             ("--seed", str(seed), *flags, "--error-every", f"{args.error_every:g}"))
+                   for seed in args.seeds] for name, flags in configs.items()}
+    every = [job for name in configs for job in jobs[name]]
+    try:
+        metrics = _runs.run_all(every, args.jobs, args.threads, args.fresh,
+                                report=lambda job, m: print(f"{job.folder}: {m['status']}, error "
+                                                            f"{m[KEY]:.2e}", flush=True))
+    except _runs.FlagsMismatch as error:
+        parser.error(str(error))
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in configs}
+    for job, m in zip(every, metrics):
+        runs[job.folder.parent.name].append(m)
+    rows = summarize(runs)
+    command = "python benchmarks/time_to_accuracy.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+    machine = _runs.machine_info()
+    report = {"command": command, "configs": configs, "machine": machine, "rows": rows,
+              "runs": {name: [{k: m.get(k) for k in ("seed", "status", KEY, "adam_steps", "lbfgs_nit",
+                                                     "lbfgs_nfev", "training_time_s", "error_history")}
+                              for m in ms] for name, ms in runs.items()}}
+    text = markdown(rows, configs, command, machine)
+    print(text)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=1) + "\n")
+    if args.md:
+        Path(args.md).write_text(text)
+    return report
+
+
+if __name__ == "__main__":
+    main()
