@@ -43,9 +43,12 @@ def temp_path(path: str | os.PathLike[str], suffix: str = ".tmp") -> Path:
     return path.with_name(f".{path.stem}.{TEMP_MARKER}{secrets.token_hex(4)}{path.suffix}{suffix}")
 
 
-def _create(path: Path, suffix: str) -> Path:
+def _create(path: Path, suffix: str, names: list[Path]) -> Path:
+    """Create a new empty temporary file next to ``path``; its name is put in ``names`` before the
+    file exists, so that an interrupt at any moment leaves the caller a name to remove."""
     for _ in range(100):
         tmp = temp_path(path, suffix)
+        names[:] = [tmp]
         try:  # mode 0o666, filtered by the umask as any new file: the user's usual permissions
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
         except FileExistsError:
@@ -92,14 +95,16 @@ def atomic_write(path: str | os.PathLike[str], suffix: str = ".tmp") -> Iterator
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _create(path, suffix)
-    try:
+    names: list[Path] = []  # the temporary file's name, known before the file exists
+    try:  # a Ctrl-C even while the file is being created leaves nothing behind
+        tmp = _create(path, suffix, names)
         yield tmp
         _fsync(tmp)
         os.replace(tmp, path)
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
+        for name in names:
+            with contextlib.suppress(OSError):
+                os.remove(name)
         raise
     _fsync_folder(path.parent)
 

@@ -789,3 +789,25 @@ def test_a_plot_of_an_unfinished_run_is_marked(tmp_path, monkeypatch):
     assert titles[0][1] == "firebrick"
     with pytest.raises(TypeError, match="status"):
         pinn.plot_history(_history(), path=tmp_path / "h.png", status=3)
+
+
+def test_an_interrupt_while_the_temporary_file_is_created_leaves_nothing(tmp_path, monkeypatch):
+    """Ctrl-C can come between the temporary file's creation and the write (a checkpoint written
+    every step makes that likely): the file is still removed and the destination kept."""
+    import pinn.atomic as atomic
+
+    target = tmp_path / "checkpoint.h5"
+    target.write_bytes(b"old")
+    real_close = os.close
+
+    def interrupted_close(fd):
+        real_close(fd)
+        raise KeyboardInterrupt  # right after the file was created, before its name is returned
+
+    monkeypatch.setattr(atomic.os, "close", interrupted_close)
+    with pytest.raises(KeyboardInterrupt):
+        with atomic.atomic_write(target) as tmp:
+            tmp.write_bytes(b"new")
+    monkeypatch.undo()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.h5"]
+    assert target.read_bytes() == b"old"
