@@ -33,8 +33,7 @@ import pinn
 from pinn.equations import Burgers
 from pinn.scripts import (compute_strategy, example_parser, existing_file, replot, run_metrics,
                           run_example, train_example, set_seeds, write_outputs)
-from pinn.settings import (FlagParser, RunSettings, UsageError, max_threads,
-                           positive_float, positive_int, thread_count)
+from pinn.settings import (FlagParser, RunSettings, UsageError, positive_float, positive_int)
 
 NAME = "burgers"
 DESCRIPTION = "Burgers' equation, continuous-time inference (the PINN paper's Fig. 1 setup)"
@@ -67,9 +66,6 @@ def build_parser(prog: str | None = None) -> FlagParser:
                         help="reference data (.h5 or .mat; default the packaged burgers_shock.h5)")
     parser.run_flag("--gtol", type=positive_float, default=GTOL,
                     help=f"L-BFGS-B gradient tolerance (default {GTOL:g})")
-    parser.run_flag("--threads", type=thread_count, default=0,
-                    help="TensorFlow threads per operation, 0 for TensorFlow's choice, at most "
-                         f"{max_threads()} here (default 0)")
     parser.set_presets(full={"n_f": 10000, "widths": 8, "neurons": 20}, quick=QUICK)
     return parser
 

@@ -43,8 +43,7 @@ from pinn.discrete_time import DiscreteTimeProblem, Snapshot, grid_snapshot, plo
 from pinn.equations import KdVIdentification
 from pinn.scripts import (compute_strategy, example_parser, existing_file, replot, run_metrics,
                           run_example, train_example, set_seeds, write_outputs)
-from pinn.settings import (FlagParser, RunSettings, UsageError, max_threads, positive_float,
-                           positive_int, thread_count)
+from pinn.settings import (FlagParser, RunSettings, UsageError, positive_float, positive_int)
 
 NAME = "kdv_identification"
 DESCRIPTION = ("Korteweg–de Vries equation, identification of lambda1 and lambda2 from two snapshots "
@@ -84,9 +83,6 @@ def build_parser(prog: str | None = None) -> FlagParser:
                         help="reference data (.h5 with x, tt, uu; default the packaged KdV.h5)")
     parser.run_flag("--gtol", type=positive_float, default=GTOL,
                     help=f"L-BFGS-B gradient tolerance (default {GTOL:g})")
-    parser.run_flag("--threads", type=thread_count, default=0,
-                    help="TensorFlow threads per operation, 0 for TensorFlow's choice, at most "
-                         f"{max_threads()} here (default 0)")
     parser.set_presets(full=FULL, quick=QUICK)
     return parser
 

@@ -58,8 +58,7 @@ from pinn.examples.burgers_identification import add_noise, nonnegative_float
 from pinn.flat import as_tf_variable
 from pinn.scripts import (compute_strategy, example_parser, existing_file, replot, run_metrics,
                           run_example, set_seeds, train_example, write_outputs)
-from pinn.settings import (FlagParser, RunSettings, UsageError, max_threads, positive_float,
-                           positive_int, thread_count)
+from pinn.settings import (FlagParser, RunSettings, UsageError, positive_float, positive_int)
 
 NAME = "navier_stokes"
 DESCRIPTION = ("2-D Navier-Stokes, identification of lambda1 and lambda2 from velocity data "
@@ -102,9 +101,6 @@ def build_parser(prog: str | None = None) -> FlagParser:
                              "kovasznay_translating.h5)")
     parser.run_flag("--gtol", type=positive_float, default=GTOL,
                     help=f"L-BFGS-B gradient tolerance (default {GTOL:g})")
-    parser.run_flag("--threads", type=thread_count, default=0,
-                    help="TensorFlow threads per operation, 0 for TensorFlow's choice, at most "
-                         f"{max_threads()} here (default 0)")
     parser.set_presets(full={"n_train": N_TRAIN, "widths": WIDTHS}, quick=QUICK)
     parser.add_check(_check_budget)
     return parser

@@ -42,7 +42,7 @@ import numpy as np
 
 from pinn.atomic import TEMP_PATTERN, remove_stale, write_atomic
 from pinn.settings import (FlagParser, RunSettings, UsageError, differences, format_usage_error,
-                           nonnegative_int, positive_int, seed_int)
+                           max_threads, nonnegative_int, positive_int, seed_int, thread_count)
 
 __all__ = ["example_parser", "run_example", "train_example", "run_metrics", "replot", "method_name",
            "nonnegative_seconds",
@@ -141,6 +141,9 @@ def example_parser(example: str, description: str, *, out: str, adam_steps: int,
                     help="a small run (under a minute), for smoke tests")
     parser.run_flag("--jit", action=argparse.BooleanOptionalAction, default=True,
                     help="compile with XLA (default on; --no-jit for plain tf.function)")
+    parser.run_flag("--threads", type=thread_count, default=0,
+                    help="TensorFlow threads per operation, 0 for TensorFlow's choice, at most "
+                         f"{max_threads()} here (default 0)")
     parser.run_flag("--verbose", type=nonnegative_int, default=500,
                     help="print progress every N iterations, 0 for silence (default 500)")
     parser.run_flag("--checkpoint-every", type=nonnegative_int, default=1000,
