@@ -30,7 +30,6 @@ the two coefficients' errors in percent, with both errors, both values and u's
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import math
 import os
@@ -45,9 +44,9 @@ import numpy as np
 
 import pinn
 from pinn.equations import BurgersIdentification
-from pinn.scripts import (compute_strategy, example_parser, existing_file, replot, run_metrics,
+from pinn.scripts import (NoiseDependentAdam, compute_strategy, example_parser, existing_file, replot, run_metrics,
                           run_example, train_example, set_seeds, write_outputs)
-from pinn.settings import (FlagParser, RunSettings, UsageError, positive_float,
+from pinn.settings import (FlagParser, RunSettings, UsageError, nonnegative_float, positive_float,
                            positive_int)
 
 NAME = "burgers_identification"
@@ -64,29 +63,14 @@ TRUE_VALUES = dict(BurgersIdentification.TRUE_VALUES)  # lambda1 = 1, lambda2 = 
 QUICK = {"lbfgs_maxiter": 300, "n_u": 500, "widths": 4}
 #: Adam steps of a --quick run with noise (--quick on clean data: none).
 QUICK_ADAM_STEPS_NOISY = 200
-
-
-def nonnegative_float(text: str) -> float:
-    """A flag value: a finite float >= 0 (pinn.settings has only positive_float)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
-    return value
+ADAM = NoiseDependentAdam(ADAM_STEPS_CLEAN, ADAM_STEPS_NOISY, QUICK_ADAM_STEPS_NOISY)
 
 
 def build_parser(prog: str | None = None) -> FlagParser:
     """The example's flags: the shared ones (:func:`pinn.scripts.example_parser`) and its own."""
     parser = example_parser(NAME, __doc__, prog=prog, out="runs/burgers_identification",
                             adam_steps=ADAM_STEPS_CLEAN, lbfgs_maxiter=LBFGS_MAXITER, dtype=DTYPE)
-    # the Adam default depends on --noise: left at None here, resolved by adam_steps(settings)
-    parser.set_presets(full={"adam_steps": None})
-    for action in parser._actions:
-        if action.dest == "adam_steps":
-            action.help = (f"Adam warm-up steps (default {ADAM_STEPS_CLEAN} on clean data, as the "
-                           f"paper; {ADAM_STEPS_NOISY} with --noise > 0)")
+    ADAM.add_to(parser, "the paper: 0 on clean data")
     parser.problem_flag("--n-u", type=positive_int, default=None,
                         help=f"observations drawn from the 256 x 100 reference grid, also the "
                              f"collocation points (default {N_U})")
@@ -100,24 +84,12 @@ def build_parser(prog: str | None = None) -> FlagParser:
     parser.run_flag("--gtol", type=positive_float, default=GTOL,
                     help=f"L-BFGS-B gradient tolerance (default {GTOL:g})")
     parser.set_presets(full={"n_u": N_U, "widths": 8}, quick=QUICK)
-    parser.add_check(_check_budget)
     return parser
 
 
 def adam_steps(settings: RunSettings) -> int:
-    """The Adam steps of a run: ``--adam-steps`` if given, else 0 on clean data and
-    :data:`ADAM_STEPS_NOISY` with noise (:data:`QUICK_ADAM_STEPS_NOISY` under ``--quick``)."""
-    if settings.adam_steps is not None:
-        return int(settings.adam_steps)
-    if settings.noise == 0:
-        return ADAM_STEPS_CLEAN
-    return QUICK_ADAM_STEPS_NOISY if settings.quick else ADAM_STEPS_NOISY
-
-
-def _check_budget(settings: RunSettings) -> None:
-    if adam_steps(settings) == 0 and settings.lbfgs_maxiter == 0:
-        raise UsageError("no Adam steps (the default on clean data) and --lbfgs-maxiter 0: nothing "
-                         "to train")
+    """The Adam steps of a run: ``--adam-steps`` if given, else :data:`ADAM` by ``--noise``."""
+    return ADAM.steps(settings)
 
 
 def add_noise(values: np.ndarray, noise: float, rng: np.random.Generator | int | None) -> np.ndarray:

@@ -54,11 +54,11 @@ import numpy as np
 import pinn
 import pinn.data
 from pinn.equations import DerivativeObservations, NavierStokesIdentification
-from pinn.examples.burgers_identification import add_noise, nonnegative_float
+from pinn.examples.burgers_identification import add_noise
 from pinn.flat import as_tf_variable
-from pinn.scripts import (compute_strategy, example_parser, existing_file, replot, run_metrics,
+from pinn.scripts import (NoiseDependentAdam, compute_strategy, example_parser, existing_file, replot, run_metrics,
                           run_example, set_seeds, train_example, write_outputs)
-from pinn.settings import (FlagParser, RunSettings, UsageError, positive_float, positive_int)
+from pinn.settings import (FlagParser, RunSettings, UsageError, nonnegative_float, positive_float, positive_int)
 
 NAME = "navier_stokes"
 DESCRIPTION = ("2-D Navier-Stokes, identification of lambda1 and lambda2 from velocity data "
@@ -76,17 +76,14 @@ WIDTHS = 8
 PAPER_TRUE_VALUES = {"lambda1": 1.0, "lambda2": 0.01}
 QUICK = {"lbfgs_maxiter": 40, "n_train": 200, "widths": 2}
 QUICK_ADAM_STEPS_NOISY = 50
+ADAM = NoiseDependentAdam(ADAM_STEPS_CLEAN, ADAM_STEPS_NOISY, QUICK_ADAM_STEPS_NOISY)
 
 
 def build_parser(prog: str | None = None) -> FlagParser:
     """The example's flags: the shared ones (:func:`pinn.scripts.example_parser`) and its own."""
     parser = example_parser(NAME, __doc__, prog=prog, out="runs/navier_stokes",
                             adam_steps=ADAM_STEPS_CLEAN, lbfgs_maxiter=LBFGS_MAXITER, dtype=DTYPE)
-    parser.set_presets(full={"adam_steps": None})  # resolved by adam_steps(settings)
-    for action in parser._actions:
-        if action.dest == "adam_steps":
-            action.help = (f"Adam warm-up steps (default {ADAM_STEPS_CLEAN} on clean data; "
-                           f"{ADAM_STEPS_NOISY} with --noise > 0; the paper: 200000)")
+    ADAM.add_to(parser, "the paper: 200000")
     parser.problem_flag("--n-train", type=positive_int, default=None,
                         help=f"velocity observations drawn from the data's N x T point-times, also "
                              f"the collocation points (default {N_TRAIN})")
@@ -102,24 +99,12 @@ def build_parser(prog: str | None = None) -> FlagParser:
     parser.run_flag("--gtol", type=positive_float, default=GTOL,
                     help=f"L-BFGS-B gradient tolerance (default {GTOL:g})")
     parser.set_presets(full={"n_train": N_TRAIN, "widths": WIDTHS}, quick=QUICK)
-    parser.add_check(_check_budget)
     return parser
 
 
 def adam_steps(settings: RunSettings) -> int:
-    """The Adam steps of a run: ``--adam-steps`` if given, else 0 on clean data and
-    :data:`ADAM_STEPS_NOISY` with noise (:data:`QUICK_ADAM_STEPS_NOISY` under ``--quick``)."""
-    if settings.adam_steps is not None:
-        return int(settings.adam_steps)
-    if settings.noise == 0:
-        return ADAM_STEPS_CLEAN
-    return QUICK_ADAM_STEPS_NOISY if settings.quick else ADAM_STEPS_NOISY
-
-
-def _check_budget(settings: RunSettings) -> None:
-    if adam_steps(settings) == 0 and settings.lbfgs_maxiter == 0:
-        raise UsageError("no Adam steps (the default on clean data) and --lbfgs-maxiter 0: nothing "
-                         "to train")
+    """The Adam steps of a run: ``--adam-steps`` if given, else :data:`ADAM` by ``--noise``."""
+    return ADAM.steps(settings)
 
 
 def true_values(data: pinn.data.NavierStokesData) -> dict[str, float]:

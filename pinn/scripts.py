@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -42,9 +43,10 @@ import numpy as np
 
 from pinn.atomic import TEMP_PATTERN, remove_stale, write_atomic
 from pinn.settings import (FlagParser, RunSettings, UsageError, differences, format_usage_error,
-                           max_threads, nonnegative_int, positive_int, seed_int, thread_count)
+                           max_threads, nonnegative_int, nonnegative_seconds, positive_int, seed_int,
+                           thread_count)
 
-__all__ = ["example_parser", "run_example", "train_example", "run_metrics", "replot", "method_name",
+__all__ = ["example_parser", "NoiseDependentAdam", "run_example", "train_example", "run_metrics", "replot", "method_name",
            "nonnegative_seconds",
            "saved_error_history", "write_error_history", "ERROR_HISTORY_FIGURE", "ERROR_EVERY_S", "prepare_run_directory", "restore_run", "write_metrics",
            "write_outputs", "run_status", "set_seeds", "stop_on_signals", "interrupt_signals",
@@ -90,17 +92,6 @@ def method_name(text: str) -> str:
     except (TypeError, ValueError):
         raise argparse.ArgumentTypeError(
             f"expected one of {', '.join(METHOD_NAMES)} (any case), got {text!r}") from None
-
-
-def nonnegative_seconds(text: str) -> float:
-    """A finite number of seconds >= 0 (0 turns the thing off)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"expected a finite number of seconds >= 0, got {text}")
-    return value
 
 
 def example_parser(example: str, description: str, *, out: str, adam_steps: int,
@@ -169,6 +160,39 @@ def example_parser(example: str, description: str, *, out: str, adam_steps: int,
     for container in (parser, *parser._action_groups):
         container.conflict_handler = "resolve"
     return parser
+
+
+@dataclasses.dataclass(frozen=True)
+class NoiseDependentAdam:
+    """An Adam warm-up whose default depends on ``--noise`` (the identification examples): ``clean``
+    steps on clean data, ``noisy`` with noise (``quick_noisy`` under ``--quick``); an explicit
+    ``--adam-steps`` wins. :meth:`add_to` leaves the flag's default unset (resolved by
+    :meth:`steps`), writes its help and adds a check that refuses a run with nothing to train."""
+
+    clean: int
+    noisy: int
+    quick_noisy: int
+
+    def add_to(self, parser: FlagParser, paper: str = "") -> None:
+        """Make ``parser``'s ``--adam-steps`` noise-dependent; ``paper`` ends the help text."""
+        parser.set_presets(full={"adam_steps": None})
+        parser.set_help("adam_steps", f"Adam warm-up steps (default {self.clean} on clean data; {self.noisy} "
+                                      f"with --noise > 0{'; ' + paper if paper else ''})")
+        parser.add_check(self.check)
+
+    def steps(self, settings: RunSettings) -> int:
+        """The Adam steps of a run with these ``settings``."""
+        if settings.adam_steps is not None:
+            return int(settings.adam_steps)
+        if settings.noise == 0:
+            return self.clean
+        return self.quick_noisy if settings.quick else self.noisy
+
+    def check(self, settings: RunSettings) -> None:
+        """Raises UsageError when the run would train nothing (no Adam steps, no second phase)."""
+        if self.steps(settings) == 0 and settings.lbfgs_maxiter == 0:
+            raise UsageError("no Adam steps (the default on clean data) and --lbfgs-maxiter 0: nothing "
+                             "to train")
 
 
 def _check_shared_flags(settings: RunSettings) -> None:

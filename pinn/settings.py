@@ -31,7 +31,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 __all__ = ["RunSettings", "FlagParser", "OneLineArgumentParser", "UsageError", "PROBLEM", "RUN",
            "positive_int", "nonnegative_int", "positive_float", "seed_int", "thread_count",
-           "max_threads"]
+           "max_threads", "nonnegative_float", "nonnegative_seconds"]
 
 PROBLEM = "problem"
 RUN = "run"
@@ -105,6 +105,26 @@ def positive_float(text: str) -> float:
     return value
 
 
+def _nonnegative(text: str, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a {what}, got {text!r}") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"expected a finite {what} >= 0, got {text}")
+    return value
+
+
+def nonnegative_float(text: str) -> float:
+    """A finite float >= 0 (e.g. a noise level)."""
+    return _nonnegative(text, "number")
+
+
+def nonnegative_seconds(text: str) -> float:
+    """A finite number of seconds >= 0 (0 turns the thing off)."""
+    return _nonnegative(text, "number of seconds")
+
+
 # -- parsers -------------------------------------------------------------------------------------
 
 class OneLineArgumentParser(argparse.ArgumentParser):
@@ -175,6 +195,15 @@ class FlagParser(OneLineArgumentParser):
         """Values for flags left at None: ``quick`` ones under ``--quick``, else ``full`` ones."""
         self._full.update(full or {})
         self._quick.update(quick or {})
+
+    def set_help(self, dest: str, text: str) -> None:
+        """Replace the ``--help`` text of the flag stored as ``dest`` (e.g. a shared flag whose
+        default an example resolves itself)."""
+        actions = [a for a in self._actions if a.dest == dest]
+        if not actions:
+            raise KeyError(f"{self.example}: no flag stored as {dest!r}")
+        for action in actions:
+            action.help = text
 
     @property
     def quick_preset(self) -> dict[str, Any]:
