@@ -1,12 +1,12 @@
-"""Time to accuracy on the Burgers example: the second-phase methods against each other, over seeds.
+"""Time to accuracy of an example (Burgers by default): configurations against each other, over seeds.
 
-Each configuration (a name and flags of ``examples/burgers.py``, e.g. ``ssbfgs="--method SSBFGS
+Each configuration (a name and flags of ``examples/EXAMPLE.py``, ``--example``, e.g. ``ssbfgs="--method SSBFGS
 --adam-steps 300"``) runs once per seed into ``OUT/<config>/seed<N>`` (``--jobs`` at a time, each
 with ``--threads`` TensorFlow threads; resumable like ``paper_tables.py``: finished runs are
 reused, ``--fresh`` redoes them). From each run's ``error_history`` (training time with the error
 evaluations' own cost left out, the warm-up included, sampled every ``--error-every`` seconds)
-it reads the training time at which the relative L2 error first reached each threshold, and the
-error reached by given times. Writes the JSON (every run's history, the flags, the machine) and a
+it reads the training time at which the error (``--key``, default the relative L2 error) first
+reached each threshold (``--thresholds``), and the error reached by given times (``--times``). Writes the JSON (every run's history, the flags, the machine) and a
 Markdown table: per configuration, the median time to each threshold over the seeds that reached
 it ("k/n" seeds), and the median error at each time.
 
@@ -17,6 +17,15 @@ it ("k/n" seeds), and the median error at each time.
 
 The issue's targets (2-core CPU, the paper's setup, the example's defaults): 6.7e-4 within 45 s on
 at least 3 of seeds 0-4; 1e-5 within 5 minutes on the median of seeds 0-4.
+
+Equal training time on another example: ``--time-limit`` stops each run after so many seconds of
+training by the error history's clock, e.g. the identification examples' largest coefficient
+error in percent:
+
+    python benchmarks/time_to_accuracy.py --example kdv_identification --key lambda_error_pct \
+        --thresholds 10 1 0.5 0.1 --times 60 120 --seeds 0 1 2 --jobs 2 --threads 1 \
+        --config "lbfgs=--time-limit 120" --config "ssbfgs=--method SSBFGS --time-limit 120" \
+        --out runs/tta_kdv --json benchmarks/equal_time_kdv.json
 """
 
 from __future__ import annotations
@@ -37,19 +46,20 @@ TIMES = (45.0, 60.0, 120.0, 300.0)
 KEY = "relative_l2_error"
 
 
-def time_to(history: Sequence[Mapping[str, Any]], threshold: float) -> float | None:
-    """Training seconds at the first sample with error <= ``threshold``; None if never."""
+def time_to(history: Sequence[Mapping[str, Any]], threshold: float, key: str = KEY) -> float | None:
+    """Training seconds at the first sample with error (``key``) <= ``threshold``; None if never."""
     for record in history:
-        value = record.get(KEY)
+        value = record.get(key)
         if value is not None and value <= threshold:
             return float(record["time_s"])
     return None
 
 
-def error_at(history: Sequence[Mapping[str, Any]], seconds: float) -> float | None:
-    """The smallest error sampled up to ``seconds`` of training (the best point's error is what a
-    run stopped then would keep); None when the run has no sample by then or ended before it."""
-    values = [r[KEY] for r in history if r["time_s"] <= seconds and r.get(KEY) is not None]
+def error_at(history: Sequence[Mapping[str, Any]], seconds: float, key: str = KEY) -> float | None:
+    """The smallest error (``key``) sampled up to ``seconds`` of training (the best point's error
+    is what a run stopped then would keep); None when the run has no sample by then or ended before
+    it (a run stopped by ``--time-limit`` ends with a sample at or after the limit)."""
+    values = [r[key] for r in history if r["time_s"] <= seconds and r.get(key) is not None]
     if not values or history[-1]["time_s"] < seconds:
         return None
     return float(min(values))
@@ -68,20 +78,29 @@ def parse_config(text: str) -> tuple[str, list[str]]:
     return name.strip(), words
 
 
-def summarize(runs: Mapping[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+def final_error(metrics: Mapping[str, Any], key: str = KEY) -> float | None:
+    """A run's error at its end: metrics.json's ``key``, else its error history's last sample."""
+    if metrics.get(key) is not None:
+        return float(metrics[key])
+    history = metrics.get("error_history") or []
+    return float(history[-1][key]) if history and history[-1].get(key) is not None else None
+
+
+def summarize(runs: Mapping[str, list[dict[str, Any]]], key: str = KEY,
+              thresholds: Sequence[float] = THRESHOLDS, times: Sequence[float] = TIMES) -> list[dict[str, Any]]:
     """One row per configuration: medians over its seeds."""
     rows = []
     for name, metrics in runs.items():
         histories = [m.get("error_history") or [] for m in metrics]
         row: dict[str, Any] = {"config": name, "seeds": [m["seed"] for m in metrics],
-                               "final_error": [m[KEY] for m in metrics]}
-        for threshold in THRESHOLDS:
-            times = [time_to(h, threshold) for h in histories]
-            reached = [t for t in times if t is not None]
-            row[f"time_to_{threshold:g}"] = times
+                               "final_error": [final_error(m, key) for m in metrics]}
+        for threshold in thresholds:
+            times_to = [time_to(h, threshold, key) for h in histories]
+            reached = [t for t in times_to if t is not None]
+            row[f"time_to_{threshold:g}"] = times_to
             row[f"median_time_to_{threshold:g}"] = statistics.median(reached) if reached else None
-        for seconds in TIMES:
-            errors = [error_at(h, seconds) for h in histories]
+        for seconds in times:
+            errors = [error_at(h, seconds, key) for h in histories]
             known = [e for e in errors if e is not None]
             row[f"error_at_{seconds:g}s"] = errors
             row[f"median_error_at_{seconds:g}s"] = statistics.median(known) if known else None
@@ -90,7 +109,8 @@ def summarize(runs: Mapping[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
 
 
 def markdown(rows: Sequence[Mapping[str, Any]], configs: Mapping[str, list[str]], command: str,
-             machine: Mapping[str, Any]) -> str:
+             machine: Mapping[str, Any], key: str = KEY, thresholds: Sequence[float] = THRESHOLDS,
+             times: Sequence[float] = TIMES) -> str:
     def seconds(row, threshold):
         times = row[f"time_to_{threshold:g}"]
         reached = [t for t in times if t is not None]
@@ -101,27 +121,38 @@ def markdown(rows: Sequence[Mapping[str, Any]], configs: Mapping[str, list[str]]
     def error(value):
         return "-" if value is None else f"{value:.1e}"
 
-    lines = [f"Generated by `benchmarks/time_to_accuracy.py` with:", "", f"    {command}", "",
+    lines = ["Generated by `benchmarks/time_to_accuracy.py` with:", "", f"    {command}", "",
              f"Machine: {machine['cpu']}, {machine['cores']} cores; TensorFlow {machine['tensorflow']}, "
              f"SciPy {machine['scipy']}, NumPy {machine['numpy']}; {machine['date']}. One run per seed; "
              "training time includes the warm-up and leaves out the error evaluations.", ""]
     lines += [f"- `{name}`: `{' '.join(flags)}`" for name, flags in configs.items()]
-    lines += ["", "Median training time to reach the error (seeds that reached it / seeds):", "",
-              "| config | " + " | ".join(f"{t:g}" for t in THRESHOLDS) + " |",
-              "|---|" + "---|" * len(THRESHOLDS)]
-    lines += [f"| {r['config']} | " + " | ".join(seconds(r, t) for t in THRESHOLDS) + " |" for r in rows]
+    lines += ["", f"Median training time to reach the error `{key}` (seeds that reached it / seeds):", "",
+              "| config | " + " | ".join(f"{t:g}" for t in thresholds) + " |",
+              "|---|" + "---|" * len(thresholds)]
+    lines += [f"| {r['config']} | " + " | ".join(seconds(r, t) for t in thresholds) + " |" for r in rows]
     lines += ["", "Median error reached by a training time (best so far), and at the end of the run:", "",
-              "| config | " + " | ".join(f"{s:g} s" for s in TIMES) + " | end |",
-              "|---|" + "---|" * (len(TIMES) + 1)]
-    lines += [f"| {r['config']} | " + " | ".join(error(r[f'median_error_at_{s:g}s']) for s in TIMES)
-              + f" | {error(statistics.median(r['final_error']))} |" for r in rows]
+              "| config | " + " | ".join(f"{s:g} s" for s in times) + " | end |",
+              "|---|" + "---|" * (len(times) + 1)]
+
+    def end(row):
+        known = [e for e in row["final_error"] if e is not None]
+        return error(statistics.median(known) if known else None)
+
+    lines += [f"| {r['config']} | " + " | ".join(error(r[f'median_error_at_{s:g}s']) for s in times)
+              + f" | {end(r)} |" for r in rows]
     return "\n".join(lines) + "\n"
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=parse_config, action="append", required=True,
-                        help="NAME=FLAGS of examples/burgers.py (repeat for several)")
+                        help="NAME=FLAGS of examples/EXAMPLE.py (repeat for several)")
+    parser.add_argument("--example", default="burgers", help="the example script (default burgers)")
+    parser.add_argument("--key", default=KEY, help=f"the error in error_history (default {KEY})")
+    parser.add_argument("--thresholds", type=float, nargs="+", default=list(THRESHOLDS),
+                        help="errors whose time to reach is reported (default the Burgers ones)")
+    parser.add_argument("--times", type=float, nargs="+", default=list(TIMES),
+                        help="training times whose error is reported (default 45 60 120 300)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1, help="TF threads per run (default 1)")
@@ -134,31 +165,36 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     if args.jobs < 1 or args.threads < 0 or args.error_every <= 0 or min(args.seeds) < 0:
         parser.error("expected --jobs >= 1, --threads >= 0, --error-every > 0 and seeds >= 0")
+    if min(args.thresholds) <= 0 or min(args.times) <= 0:
+        parser.error("expected --thresholds and --times > 0")
+    if not (_runs.ROOT / "examples" / f"{args.example}.py").is_file():
+        parser.error(f"--example: no examples/{args.example}.py")
     configs = dict(args.config)
     if len(configs) != len(args.config):
         parser.error("config names must be unique")
     out = Path(args.out)
-    jobs = {name: [_runs.Run("burgers", out / name / f"seed{seed}",
+    jobs = {name: [_runs.Run(args.example, out / name / f"seed{seed}",
                              ("--seed", str(seed), *flags, "--error-every", f"{args.error_every:g}"))
                    for seed in args.seeds] for name, flags in configs.items()}
     every = [job for name in configs for job in jobs[name]]
     try:
         metrics = _runs.run_all(every, args.jobs, args.threads, args.fresh,
-                                report=lambda job, m: print(f"{job.folder}: {m['status']}, error "
-                                                            f"{m[KEY]:.2e}", flush=True))
+                                report=lambda job, m: print(f"{job.folder}: {m['status']}, {args.key} "
+                                                            f"{final_error(m, args.key)}", flush=True))
     except _runs.FlagsMismatch as error:
         parser.error(str(error))
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in configs}
     for job, m in zip(every, metrics):
         runs[job.folder.parent.name].append(m)
-    rows = summarize(runs)
+    rows = summarize(runs, args.key, args.thresholds, args.times)
     command = "python benchmarks/time_to_accuracy.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
     machine = _runs.machine_info()
-    report = {"command": command, "configs": configs, "machine": machine, "rows": rows,
-              "runs": {name: [{k: m.get(k) for k in ("seed", "status", KEY, "adam_steps", "lbfgs_nit",
+    report = {"command": command, "example": args.example, "key": args.key, "configs": configs,
+              "machine": machine, "rows": rows,
+              "runs": {name: [{k: m.get(k) for k in ("seed", "status", args.key, "adam_steps", "lbfgs_nit",
                                                      "lbfgs_nfev", "training_time_s", "error_history")}
                               for m in ms] for name, ms in runs.items()}}
-    text = markdown(rows, configs, command, machine)
+    text = markdown(rows, configs, command, machine, args.key, args.thresholds, args.times)
     print(text)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1) + "\n")

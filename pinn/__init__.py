@@ -13,7 +13,7 @@ The public API:
   :class:`Snapshot`, :func:`grid_snapshot`; :func:`gauss_legendre` / :func:`irk_weights` (implicit
   Runge–Kutta weights);
 - callbacks and history: :class:`Callback`, :class:`ProgressLogger`, :class:`HistoryRecorder`,
-  :class:`LambdaCallback`, :class:`ErrorMonitor` (time-to-accuracy samples), :class:`History`;
+  :class:`LambdaCallback`, :class:`ErrorMonitor` (time-to-accuracy samples), :class:`TimeLimit`, :class:`History`;
 - PDEs: :class:`Equation`, :class:`Trainable`, :class:`Derivatives`, :class:`TaylorDerivatives`
   (forward-mode input derivatives of :func:`mlp` networks: ``Problem(..., derivatives="taylor")``);
 - conditions: :class:`DirichletBC`, :class:`NeumannBC`, :class:`RobinBC`, :class:`PeriodicBC`,
@@ -36,7 +36,7 @@ import os as _os
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from pinn.adam import Adam, adam  # noqa: E402
-from pinn.callbacks import (Callback, CallbackList, ErrorMonitor, HistoryRecorder, LambdaCallback,
+from pinn.callbacks import (Callback, CallbackList, ErrorMonitor, HistoryRecorder, LambdaCallback, TimeLimit,
                             ProgressLogger)
 from pinn.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from pinn.conditions import (
@@ -83,7 +83,7 @@ __all__ = [
     "HistoryRecord", "grid_points", "max_abs_error", "relative_l2_error", "mlp", "CompiledObjective",
     "GRADIENT_METHODS", "LBFGS_DEFAULTS", "minimize", "plot_history", "plot_solution", "Problem",
     "Trainer", "TrainingResult", "__version__", "Loss", "FunctionLoss", "Term", "mean_square",
-    "Evaluation", "ErrorMonitor", "Resample", "Status", "PhaseResult", "gauss_legendre", "irk_weights",
+    "Evaluation", "ErrorMonitor", "TimeLimit", "Resample", "Status", "PhaseResult", "gauss_legendre", "irk_weights",
     "QUASI_NEWTON_METHODS", "QuasiNewtonState", "METHOD_NAMES", "MethodSpec", "resolve_method",
     "plot_error_history", "DiscreteTimeProblem", "Snapshot", "grid_snapshot", "NavierStokesData",
     "load_navier_stokes", "TaylorDerivatives",

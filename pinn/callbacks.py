@@ -44,7 +44,8 @@ import numpy as np
 from pinn.history import History, HistoryRecord
 from pinn.validation import check_int
 
-__all__ = ["Callback", "CallbackList", "ProgressLogger", "HistoryRecorder", "LambdaCallback", "ErrorMonitor"]
+__all__ = ["Callback", "CallbackList", "ProgressLogger", "HistoryRecorder", "LambdaCallback", "ErrorMonitor",
+           "TimeLimit"]
 
 
 class Callback:
@@ -205,6 +206,44 @@ class HistoryRecorder(Callback):
                 coefficients={k: float(v) for k, v in logs.get("coefficients", {}).items()},
             )
         )
+
+
+class TimeLimit(Callback):
+    """Stops training once ``seconds`` of training have passed (the run then ends with status
+    ``"stopped"``, at the best point of the phase that was running; a later phase is not started).
+
+    Args:
+        seconds: the training time allowed (> 0).
+        clock: a function of no arguments giving the training time so far in seconds, e.g. an
+            :class:`ErrorMonitor`'s ``training_time`` (which leaves the error evaluations out and
+            goes on over a resumed run), so that runs stopped by the limit compare at equal
+            training time; default: wall time since this callback's first phase began, in this
+            process, across phases.
+    """
+
+    def __init__(self, seconds: float, clock: Callable[[], float] | None = None) -> None:
+        from pinn.validation import check_number
+
+        self.seconds = check_number(seconds, "seconds", minimum=0.0, exclusive=True,
+                                    meaning="the training time allowed")
+        if clock is not None and not callable(clock):
+            raise TypeError(f"clock must be a function of no arguments or None, got {type(clock).__name__}")
+        self.clock = clock
+        self._start: float | None = None
+
+    def elapsed(self) -> float:
+        """Seconds of training so far, by this callback's clock."""
+        if self.clock is not None:
+            return float(self.clock())
+        return 0.0 if self._start is None else time.perf_counter() - self._start
+
+    def on_phase_begin(self, logs: Mapping[str, Any]) -> None:
+        if self._start is None:
+            self._start = float(logs.get("started", time.perf_counter()))
+
+    def on_iteration_end(self, iteration: int, logs: Mapping[str, Any]) -> None:
+        if self.elapsed() >= self.seconds:
+            self.stop_training = True
 
 
 class ErrorMonitor(Callback):

@@ -103,7 +103,8 @@ def example_parser(example: str, description: str, *, out: str, adam_steps: int,
     method), ``--method NAME`` (the second phase's method, default L-BFGS-B: a SciPy method or a
     dense quasi-Newton one, :func:`pinn.optimize.resolve_method`), ``--error-every SECONDS``
     (sample the example's error every so many seconds of training into metrics.json's
-    ``error_history``, 0 never; see :func:`train_example`), ``--quick`` (a run under a minute, for smoke tests:
+    ``error_history``, 0 never; see :func:`train_example`), ``--time-limit SECONDS`` (stop after so
+    much training time, 0 none; see :func:`train_example`), ``--quick`` (a run under a minute, for smoke tests:
     the script's quick preset for whatever flags were not given), ``--jit/--no-jit`` (XLA),
     ``--verbose N`` (progress every N iterations), ``--checkpoint-every N``, ``--resume`` (go on
     from ``OUT/checkpoint.h5``), ``--resume-or-start`` (the same, or a new run where there is no
@@ -128,6 +129,11 @@ def example_parser(example: str, description: str, *, out: str, adam_steps: int,
                     help="sample the error against the reference every SECONDS of training (the "
                          "samples' own time left out) into metrics.json's error_history and "
                          f"{ERROR_HISTORY_FIGURE}; 0 never (default {ERROR_EVERY_S:g})")
+    parser.run_flag("--time-limit", type=nonnegative_seconds, default=0.0,
+                    help="stop training after SECONDS of training (status stopped, best weights "
+                         "kept; by the error history's clock when it samples, so runs compare at "
+                         "equal training time; a resumed run counts its earlier time); 0: no limit "
+                         "(default 0)")
     parser.run_flag("--quick", action="store_true",
                     help="a small run (under a minute), for smoke tests")
     parser.run_flag("--jit", action=argparse.BooleanOptionalAction, default=True,
@@ -685,8 +691,13 @@ def train_example(settings: RunSettings, problem: Any, strategy: Any = None,
     ``result.summary()``, hence in metrics.json, as ``error_history``: a list of ``{"phase",
     "iteration", "time_s", error_name, ...}``); it is an empty list when sampling is off.
 
+    Time limit: ``--time-limit S`` > 0 adds a :class:`~pinn.callbacks.TimeLimit` that stops the
+    run (status ``"stopped"``) after S seconds of training, by the monitor's clock when there is
+    one (samples left out, earlier time of a resumed run counted), else by wall time since the
+    first phase of this process began.
+
     Returns the :class:`~pinn.trainer.TrainingResult`."""
-    from pinn.callbacks import ErrorMonitor
+    from pinn.callbacks import ErrorMonitor, TimeLimit
     from pinn.optimize import resolve_method
     from pinn.trainer import Trainer
 
@@ -703,6 +714,9 @@ def train_example(settings: RunSettings, problem: Any, strategy: Any = None,
         monitor = ErrorMonitor(error, every=None, every_s=every, name=error_name, at_phase_end=True,
                                set_weights=trainer.layout.set_flat)
         trainer.callbacks.append(monitor)
+    limit = float(settings.run.get("time_limit") or 0.0)
+    if limit > 0:
+        trainer.callbacks.append(TimeLimit(limit, clock=monitor.training_time if monitor is not None else None))
     options: dict[str, Any] = {"maxiter": max(settings.lbfgs_maxiter, 1)}
     if "gtol" in settings.run and (spec.kind == "quasi_newton" or "gtol" in spec.option_names()):
         options["gtol"] = settings.gtol

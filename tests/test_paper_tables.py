@@ -314,3 +314,23 @@ def test_time_to_accuracy_reads_the_error_history():
     for bad in ("no-equals", "1x=--quick", "a=--seed 3"):
         with pytest.raises(argparse.ArgumentTypeError):
             tta.parse_config(bad)
+
+
+def test_time_to_accuracy_reads_another_error_key():
+    """--key: the identification examples' coefficient error in percent, read from the history
+    when metrics.json has no entry of that name."""
+    import time_to_accuracy as tta
+
+    history = [{"time_s": t, "lambda_error_pct": e} for t, e in ((1.0, 30.0), (20.0, 0.8), (61.0, 0.2))]
+    assert tta.time_to(history, 1.0, key="lambda_error_pct") == 20.0
+    assert tta.error_at(history, 60.0, key="lambda_error_pct") == 0.8
+    assert tta.final_error({"error_history": history}, "lambda_error_pct") == 0.2
+    assert tta.final_error({"lambda_error_pct": 0.1, "error_history": history}, "lambda_error_pct") == 0.1
+    rows = tta.summarize({"x": [{"seed": 0, "error_history": history}]}, key="lambda_error_pct",
+                         thresholds=(1.0, 0.1), times=(60.0,))
+    assert rows[0]["time_to_1"] == [20.0] and rows[0]["time_to_0.1"] == [None]
+    assert rows[0]["median_error_at_60s"] == 0.8 and rows[0]["final_error"] == [0.2]
+    text = tta.markdown(rows, {"x": ["--quick"]}, "cmd",
+                        {"cpu": "c", "cores": 2, "tensorflow": "t", "scipy": "s", "numpy": "n", "date": "d"},
+                        key="lambda_error_pct", thresholds=(1.0, 0.1), times=(60.0,))
+    assert "| x | 20 s (1/1) | - (0/1) |" in text and "| x | 8.0e-01 | 2.0e-01 |" in text

@@ -288,3 +288,59 @@ def test_burgers_error_history_by_seconds_goes_on_over_a_resume(tmp_path):
     assert more[:len(history)] == history  # the list goes on
     assert len(more) > len(history) and more[len(history)]["time_s"] > times[-1]
     assert second["lbfgs_nit"] == 45
+
+
+# ---- the time limit --------------------------------------------------------------------------------
+def test_time_limit_stops_the_run_and_skips_the_next_phase():
+    loss, x = rosenbrock()
+
+    class Slow(pinn.Callback):  # every step costs 20 ms
+        def on_iteration_end(self, iteration, logs):
+            time.sleep(0.02)
+
+    # the clock starts when the first phase begins, before tracing: 1 s holds at most 50 steps
+    result = pinn.Trainer(loss_fn=loss, variables=[x], callbacks=[Slow(), pinn.TimeLimit(1.0)]).train(
+        adam_steps=1000, lbfgs_options={"maxiter": 50})
+    assert result.status == "stopped" and result.lbfgs is None
+    assert 1 <= result.progress["adam_steps"] <= 50
+    assert result.wall_time >= 1.0
+    with pytest.raises(ValueError, match="seconds"):
+        pinn.TimeLimit(0)
+    with pytest.raises(TypeError, match="clock"):
+        pinn.TimeLimit(1.0, clock=3.0)
+
+
+def test_time_limit_by_the_error_monitors_clock():
+    """With the monitor's clock, the error evaluations' time does not count against the limit, and
+    the run's last sample comes at or after the limit (for equal-time comparisons)."""
+    loss, x = rosenbrock()
+
+    def slow_error():
+        time.sleep(0.05)
+        return float(np.abs(x.numpy() - 1).max())
+
+    monitor = pinn.ErrorMonitor(slow_error, every=1, at_phase_end=True)
+    limit = pinn.TimeLimit(0.3, clock=monitor.training_time)
+
+    class Slow(pinn.Callback):
+        def on_iteration_end(self, iteration, logs):
+            time.sleep(0.01)
+
+    result = pinn.Trainer(loss_fn=loss, variables=[x], callbacks=[Slow(), monitor, limit]).train(
+        adam_steps=0, lbfgs_options={"maxiter": 10000}, method="SSBFGS")
+    assert result.status == "stopped"
+    assert monitor.records[-1]["time_s"] >= 0.3
+    assert result.wall_time > 0.3 + 0.05 * (len(monitor.records) - 1)  # samples not counted
+
+
+def test_examples_take_a_time_limit(tmp_path):
+    from examples import burgers
+
+    out = tmp_path / "run"
+    assert burgers.main(["--out", str(out), "--n-f", "200", "--widths", "2", "--no-jit", "--verbose", "0",
+                         "--adam-steps", "100000", "--time-limit", "2", "--error-every", "0.5"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["status"] == "stopped" and metrics["adam_steps"] < 100000
+    assert metrics["error_history"][-1]["time_s"] >= 2.0
+    assert metrics["settings"]["run"]["time_limit"] == 2.0
+    assert burgers.main(["--out", str(tmp_path / "bad"), "--time-limit", "-1"]) == 2
