@@ -9,7 +9,7 @@ float64 gradient out. Cases, each in float32 and float64, each with and without 
 * ``posted``: the approach posted most often (Keras ``Sequential`` with a scaling ``Lambda``
   layer, a function factory mapping the flat vector to the weights with
   ``tf.dynamic_partition`` / ``tf.dynamic_stitch``, ``tf.function``, nested ``GradientTape``\\ s
-  for u_x, u_t, u_xx), written out below; with XLA, the loss and gradient are compiled and the
+  for u_x, u_t, u_xx), written out in ``_posted.py``; with XLA, the loss and gradient are compiled and the
   partition/stitch stays outside (XLA cannot compile ``dynamic_partition``'s data-dependent shapes);
 * ``pinn-tape``: ``pinn.CompiledObjective(pinn.Problem(..., derivatives="tape"))``;
 * ``pinn-taylor``: the same with ``derivatives="taylor"`` (forward Taylor propagation).
@@ -40,105 +40,12 @@ import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _posted  # noqa: E402  (the problem and the posted recipe, shared with compare.py)
+import _runs  # noqa: E402
 
 CASES = [(kind, dtype, xla) for dtype in ("float32", "float64") for kind in ("posted", "pinn-tape", "pinn-taylor")
          for xla in (False, True)]
-NU = 0.01 / 3.141592653589793
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as file:
-            for line in file:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def data(seed: int = 0):
-    """The paper's Burgers training data: (X_u (100, 2), u (100, 1), X_f (10000, 2)), float64."""
-    import numpy as np
-    import pinn
-
-    domain = pinn.Interval(-1, 1, "x") * pinn.TimeInterval(0, 0.99, "t")
-    x, t = np.linspace(-1, 1, 256), np.linspace(0, 0.99, 100)
-    edges = np.concatenate([np.c_[x, np.zeros_like(x)], np.c_[-np.ones_like(t), t], np.c_[np.ones_like(t), t]])
-    values = np.where(edges[:, 1] == 0, -np.sin(np.pi * edges[:, 0]), 0.0)
-    pick = np.random.default_rng(seed).choice(len(edges), 100, replace=False)
-    return domain, edges[pick], values[pick, None], domain.sample_interior(10000, "lhs", seed=seed)
-
-
-# -- (a) the approach posted most often ----------------------------------------------------------
-def posted_objective(weights, dtype: str, xla: bool, lower, upper, X_u, u_data, X_f):
-    """The posted recipe: Sequential model, dynamic_partition/dynamic_stitch function factory,
-    tf.function, nested tapes; returns ``f(x float64) -> (loss float, gradient float64)``."""
-    import keras
-    import numpy as np
-    import tensorflow as tf
-
-    lb, ub = np.asarray(lower, dtype), np.asarray(upper, dtype)
-    model = keras.Sequential([keras.Input((2,), dtype=dtype),
-                              keras.layers.Lambda(lambda X: 2.0 * (X - lb) / (ub - lb) - 1.0, dtype=dtype)]
-                             + [keras.layers.Dense(20, activation="tanh", dtype=dtype) for _ in range(8)]
-                             + [keras.layers.Dense(1, dtype=dtype)])
-    model.set_weights(weights)
-    X_u, u_data = tf.constant(X_u, dtype), tf.constant(u_data, dtype)
-    x_f, t_f = tf.constant(X_f[:, :1], dtype), tf.constant(X_f[:, 1:], dtype)
-
-    def loss():
-        with tf.GradientTape(persistent=True) as outer:
-            outer.watch(x_f)
-            with tf.GradientTape(persistent=True) as inner:
-                inner.watch([x_f, t_f])
-                u = model(tf.concat([x_f, t_f], axis=1))
-            u_x, u_t = inner.gradient(u, x_f), inner.gradient(u, t_f)
-        u_xx = outer.gradient(u_x, x_f)
-        f = u_t + u * u_x - NU * u_xx
-        return tf.reduce_mean(tf.square(model(X_u) - u_data)) + tf.reduce_mean(tf.square(f))
-
-    shapes = tf.shape_n(model.trainable_variables)
-    n_tensors, count, idx, part = len(shapes), 0, [], []
-    for i, shape in enumerate(shapes):
-        n = int(np.prod(shape))
-        idx.append(tf.reshape(tf.range(count, count + n, dtype=tf.int32), shape))
-        part.extend([i] * n)
-        count += n
-    part = tf.constant(part)
-
-    def assign_new_model_parameters(params_1d):
-        params = tf.dynamic_partition(params_1d, part, n_tensors)
-        for i, (shape, param) in enumerate(zip(shapes, params)):
-            model.trainable_variables[i].assign(tf.reshape(param, shape))
-
-    if not xla:
-        @tf.function
-        def f(params_1d):
-            with tf.GradientTape() as tape:
-                assign_new_model_parameters(params_1d)
-                loss_value = loss()
-            grads = tape.gradient(loss_value, model.trainable_variables)
-            return loss_value, tf.dynamic_stitch(idx, grads)
-    else:  # XLA cannot compile dynamic_partition (data-dependent shapes): compile the rest
-        @tf.function(jit_compile=True)
-        def loss_and_gradients():
-            with tf.GradientTape() as tape:
-                loss_value = loss()
-            return loss_value, tape.gradient(loss_value, model.trainable_variables)
-
-        @tf.function
-        def f(params_1d):
-            assign_new_model_parameters(params_1d)
-            loss_value, grads = loss_and_gradients()
-            return loss_value, tf.dynamic_stitch(idx, grads)
-
-    def scipy_function(x):
-        value, gradient = f(tf.constant(x, dtype))
-        return float(value.numpy()), gradient.numpy().astype(np.float64)
-
-    x0 = tf.dynamic_stitch(idx, [tf.cast(v, tf.float64) for v in model.trainable_variables]).numpy()
-    return scipy_function, x0
 
 
 # -- (b), (c) pinn ----------------------------------------------------------------------------------
@@ -170,14 +77,16 @@ def worker(args: argparse.Namespace) -> dict:
     tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     import pinn
 
-    domain, X_u, u_data, X_f = data()
+    domain, X_u, u_data, X_f = _posted.data()
     reference = pinn.mlp(2, 1, [20] * 8, lower=domain.lower, upper=domain.upper, dtype="float64", seed=0)
     weights64 = reference.get_weights()
     functions, start = {}, {}
     for kind, dtype, xla in CASES:
         weights = [w.astype(dtype) for w in weights64]
         if kind == "posted":
-            function, x0 = posted_objective(weights, dtype, xla, domain.lower, domain.upper, X_u, u_data, X_f)
+            recipe = _posted.posted(weights, dtype, "xla" if xla else "function", domain.lower, domain.upper,
+                                    X_u, u_data, X_f)
+            function, x0 = recipe.function, recipe.x0
         else:
             function, x0 = pinn_objective(weights, dtype, xla, kind.split("-")[1], domain, X_u, u_data, X_f)
         function(x0)  # trace and compile
@@ -257,7 +166,7 @@ def main(argv: list[str] | None = None) -> dict:
         "benchmark": "Burgers (N_u 100, N_f 10000, [2, 20 x 8, 1]): time per loss-and-gradient evaluation",
         "runs": runs,
         "settings": {"threads": args.threads, "repetitions": args.repetitions, "calls": args.calls},
-        "machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "platform": platform.platform()},
+        "machine": {**_runs.machine_info(), "platform": platform.platform()},
         "versions": runs[0]["versions"] if runs else {},
         "date": datetime.date.today().isoformat(),
         "note": "one run on a shared machine; load averages before/after timing are in each run",
