@@ -173,7 +173,7 @@ def solve(settings: RunSettings) -> dict:
     layers = [1] + [settings.width] * settings.depth + [settings.q + 1]
     print(f"Allen–Cahn, discrete time: q={settings.q}, N={settings.n}, t {T_START} -> {T_END}, network "
           f"[1, {settings.width} x {settings.depth}, {settings.q + 1}], {settings.dtype}, seed "
-          f"{settings.seed}, Adam {settings.adam_steps}, L-BFGS-B maxiter {settings.lbfgs_maxiter}",
+          f"{settings.seed}, Adam {settings.adam_steps}, {settings.method} maxiter {settings.lbfgs_maxiter}",
           flush=True)
     result = train_example(settings, setup.problem, strategy, error=tracked_error)
 
@@ -181,7 +181,7 @@ def solve(settings: RunSettings) -> dict:
     measured = errors(prediction, setup.target)
     wall = time.perf_counter() - start
     summary = result.summary()
-    print(f"status {result.status}; Adam {summary['adam_steps']} steps, L-BFGS-B {summary['lbfgs_nit']} "
+    print(f"status {result.status}; Adam {summary['adam_steps']} steps, {settings.method} {summary['lbfgs_nit']} "
           f"iterations ({summary['lbfgs_nfev']} evaluations){' in all, resumed' if result.resumed else ''}; "
           f"relative L2 error at t = {T_END}: {measured['relative_l2_error']:.3e}; final loss "
           f"{result.final_loss:.3e}; {wall:.1f} s", flush=True)

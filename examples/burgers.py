@@ -189,7 +189,7 @@ def solve(settings: RunSettings) -> dict:
     error = pinn.relative_l2_error(prediction, usol)
     wall = time.perf_counter() - start
     summary = result.summary()  # counts of the whole run, resumed parts included
-    print(f"status {result.status}; Adam {summary['adam_steps']} steps, L-BFGS-B {summary['lbfgs_nit']} "
+    print(f"status {result.status}; Adam {summary['adam_steps']} steps, {settings.method} {summary['lbfgs_nit']} "
           f"iterations ({summary['lbfgs_nfev']} evaluations){' in all, resumed' if result.resumed else ''}; "
           f"relative L2 error {error:.3e}; final loss {result.final_loss:.3e}; {wall:.1f} s", flush=True)
     metrics = {

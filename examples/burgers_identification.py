@@ -241,7 +241,7 @@ def solve(settings: RunSettings) -> dict:
     errors = coefficient_errors(values)
     wall = time.perf_counter() - start
     summary = result.summary()  # counts of the whole run; lambda1, lambda2 by name
-    print(f"status {result.status}; Adam {summary['adam_steps']} steps, L-BFGS-B {summary['lbfgs_nit']} "
+    print(f"status {result.status}; Adam {summary['adam_steps']} steps, {settings.method} {summary['lbfgs_nit']} "
           f"iterations ({summary['lbfgs_nfev']} evaluations){' in all, resumed' if result.resumed else ''}; "
           f"lambda1 {values['lambda1']:.6f} (error {errors['lambda1_error_pct']:.3f} %), lambda2 "
           f"{values['lambda2']:.6f} (error {errors['lambda2_error_pct']:.3f} %); u relative L2 error "

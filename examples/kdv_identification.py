@@ -193,7 +193,7 @@ def solve(settings: RunSettings) -> dict:
     print(f"KdV identification, discrete time: q={settings.q}, N_0={settings.n_0} at t = {T_START}, "
           f"N_1={settings.n_1} at t = {T_END}, network [1, {settings.width} x {settings.depth}, "
           f"{settings.q}], {settings.dtype}, seed {settings.seed}, Adam {settings.adam_steps}, "
-          f"L-BFGS-B maxiter {settings.lbfgs_maxiter}", flush=True)
+          f"{settings.method} maxiter {settings.lbfgs_maxiter}", flush=True)
     result = train_example(settings, setup.problem, strategy, error=tracked_error,
                            error_name=TRACKED_ERROR)
 
@@ -201,7 +201,7 @@ def solve(settings: RunSettings) -> dict:
     errors = coefficient_errors(values)
     wall = time.perf_counter() - start
     summary = result.summary()  # counts of the whole run; lambda1, lambda2 by name
-    print(f"status {result.status}; Adam {summary['adam_steps']} steps, L-BFGS-B {summary['lbfgs_nit']} "
+    print(f"status {result.status}; Adam {summary['adam_steps']} steps, {settings.method} {summary['lbfgs_nit']} "
           f"iterations ({summary['lbfgs_nfev']} evaluations){' in all, resumed' if result.resumed else ''}; "
           f"lambda1 {values['lambda1']:.6f} (error {errors['lambda1_error_pct']:.3f} %), lambda2 "
           f"{values['lambda2']:.7f} (error {errors['lambda2_error_pct']:.3f} %); final loss "

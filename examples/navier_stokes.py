@@ -352,7 +352,7 @@ def solve(settings: RunSettings) -> dict:
     pct = coefficient_errors(values, truth)
     wall = time.perf_counter() - start
     summary = result.summary()
-    print(f"status {result.status}; Adam {summary['adam_steps']} steps, L-BFGS-B {summary['lbfgs_nit']} "
+    print(f"status {result.status}; Adam {summary['adam_steps']} steps, {settings.method} {summary['lbfgs_nit']} "
           f"iterations ({summary['lbfgs_nfev']} evaluations){' in all, resumed' if result.resumed else ''}; "
           f"lambda1 {values['lambda1']:.6f} (error {pct['lambda1_error_pct']:.3f} %), lambda2 "
           f"{values['lambda2']:.6f} (error {pct['lambda2_error_pct']:.3f} %); relative L2 error u "

@@ -191,7 +191,7 @@ def solve(settings: RunSettings) -> dict:
     measured = errors(prediction, setup.h)
     wall = time.perf_counter() - start
     summary = result.summary()
-    print(f"status {result.status}; Adam {summary['adam_steps']} steps, L-BFGS-B {summary['lbfgs_nit']} "
+    print(f"status {result.status}; Adam {summary['adam_steps']} steps, {settings.method} {summary['lbfgs_nit']} "
           f"iterations ({summary['lbfgs_nfev']} evaluations){' in all, resumed' if result.resumed else ''}; "
           f"relative L2 error |h| {measured['relative_l2_error']:.3e} (u "
           f"{measured['relative_l2_error_u']:.3e}, v {measured['relative_l2_error_v']:.3e}); final "
