@@ -50,8 +50,7 @@ def reference() -> tuple[np.ndarray, np.ndarray]:
     import pinn
 
     x, t, usol = pinn.load_burgers()
-    X, T = np.meshgrid(x, t, indexing="ij")
-    return np.c_[X.ravel(), T.ravel()], usol.reshape(-1, 1)
+    return pinn.grid_points(x, t), usol.reshape(-1, 1)  # row i * n_t + j is (x_i, t_j), as usol
 
 
 @dataclasses.dataclass

@@ -168,6 +168,14 @@ def run_all(jobs: Sequence[Run], jobs_in_parallel: int = 1, threads: int = 0, fr
     return [f.result() for f in futures]
 
 
+def package_version(package: str) -> str | None:
+    """The installed version of a distribution (``"tensorflow-probability"``), None if absent."""
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
 def machine_info() -> dict[str, Any]:
     """CPU model, core count, Python/TensorFlow/SciPy/NumPy versions, date (UTC)."""
     cpu = platform.processor() or platform.machine()
@@ -177,14 +185,6 @@ def machine_info() -> dict[str, Any]:
                         if line.startswith("model name")), cpu)
     except OSError:
         pass
-
-    def version(package: str) -> str | None:
-        try:
-            return metadata.version(package)
-        except metadata.PackageNotFoundError:
-            return None
-
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "tensorflow": version("tensorflow"), "scipy": version("scipy"),
-            "numpy": version("numpy"), "keras": version("keras"),
+            **{name: package_version(name) for name in ("tensorflow", "scipy", "numpy", "keras")},
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}

@@ -75,6 +75,10 @@ ACCURACY_CASES = ("posted-float32", "posted-float64", "tfp-float64", "pinn-L-BFG
 QUESTION_CASES = ("eager", "tf.function", "xla", "tfp", "deepxde", "pinn")
 OPTIONAL = {"tfp-float64": "tensorflow_probability", "tfp": "tensorflow_probability", "deepxde": "deepxde"}
 QUESTION_ITERATIONS = 300
+#: TensorFlow Probability's L-BFGS options in every case that runs it (DeepXDE's are set from them):
+#: L-BFGS-B's maxcor 50 and maxls 50, gtol 1e-10, no x or f tolerance.
+TFP_OPTIONS = dict(num_correction_pairs=50, tolerance=1e-10, x_tolerance=0.0, f_relative_tolerance=0.0,
+                   max_line_search_iterations=50)
 
 
 # -- the clock shared by every case ------------------------------------------------------------------
@@ -136,6 +140,7 @@ def _setup(args: argparse.Namespace):
 
 
 def _relative_error(predict: Callable[[np.ndarray], np.ndarray], points, exact) -> float:
+    # not pinn.relative_l2_error, which refuses NaN: a diverged run is recorded here, not stopped
     return float(np.linalg.norm(predict(points) - exact) / np.linalg.norm(exact))
 
 
@@ -185,8 +190,7 @@ def run_tfp(args, dtype: str, budget_s: float, maxiter: int, chunk: int) -> dict
     import tensorflow_probability as tfp
 
     recipe, error_of = _posted_recipe(args, dtype, "function")
-    options = dict(num_correction_pairs=50, tolerance=1e-10, x_tolerance=0.0, f_relative_tolerance=0.0,
-                   max_line_search_iterations=50)
+    options = TFP_OPTIONS
 
     @tf.function
     def first(x, limit):
@@ -278,8 +282,7 @@ def run_question(args, case: str) -> dict[str, Any]:
 
         recipe, _ = _posted_recipe(args, dtype, "function")
         run = tf.function(lambda x: tfp.optimizer.lbfgs_minimize(
-            recipe.tf_function, initial_position=x, max_iterations=n, num_correction_pairs=50,
-            tolerance=1e-10, x_tolerance=0.0, f_relative_tolerance=0.0, max_line_search_iterations=50))
+            recipe.tf_function, initial_position=x, max_iterations=n, **TFP_OPTIONS))
         begin = time.perf_counter()
         results = run(tf.constant(recipe.x0, dtype))
         final = float(results.objective_value)
@@ -331,7 +334,9 @@ def run_deepxde_question(args, dtype: str, iterations: int) -> dict[str, Any]:
     for layer, kernel, bias in zip(net.denses, start[0::2], start[1::2]):
         layer.set_weights([kernel.astype(dtype), bias.astype(dtype)])
     model = dde.Model(data, net)
-    dde.optimizers.set_LBFGS_options(maxcor=50, ftol=0, gtol=1e-10, maxiter=iterations, maxls=50)
+    dde.optimizers.set_LBFGS_options(maxcor=TFP_OPTIONS["num_correction_pairs"],
+                                     ftol=TFP_OPTIONS["f_relative_tolerance"], gtol=TFP_OPTIONS["tolerance"],
+                                     maxiter=iterations, maxls=TFP_OPTIONS["max_line_search_iterations"])
     model.compile("L-BFGS")
     begin = time.perf_counter()
     _, state = model.train(display_every=iterations, verbose=0)
@@ -520,7 +525,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         Path(path).write_text(json.dumps(result) + "\n")
         return result
 
-    optional = {module: _version(module) for module in sorted(set(OPTIONAL.values()))}
+    optional = {module: _runs.package_version(module.replace("_", "-")) if importlib.util.find_spec(module)
+                else None for module in sorted(set(OPTIONAL.values()))}
     skipped = {case: f"{OPTIONAL[case]} not installed" for part in args.part for case in cases[part]
                if case in OPTIONAL and optional[OPTIONAL[case]] is None}
     cases = {part: [c for c in cases[part] if c not in skipped] for part in PARTS}
@@ -574,17 +580,6 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if args.md:
         Path(args.md).write_text(report["markdown"])
     return report
-
-
-def _version(module: str) -> str | None:
-    if importlib.util.find_spec(module) is None:
-        return None
-    from importlib import metadata
-
-    try:
-        return metadata.version(module.replace("_", "-"))
-    except metadata.PackageNotFoundError:
-        return "unknown"
 
 
 if __name__ == "__main__":
