@@ -55,7 +55,11 @@ def mean_square(residual: Any, weight: float = 1.0) -> Term:
     residual = tf.convert_to_tensor(residual)
     total = tf.reduce_sum(tf.square(residual))
     if weight != 1.0:
-        total = tf.cast(weight, total.dtype) * total
+        # a number becomes a constant of the residual's dtype directly: tf.cast would round it
+        # to float32 first (0.3 -> 0.30000001) in a float64 problem
+        weight = (tf.constant(float(weight), total.dtype) if isinstance(weight, (int, float, np.number))
+                  else tf.cast(weight, total.dtype))
+        total = weight * total
     return Term(total, tf.cast(tf.size(residual), total.dtype))
 
 

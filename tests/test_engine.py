@@ -284,6 +284,13 @@ def test_negative_residual_weight_is_rejected():
         pinn.Problem(Burgers(), net, domain.sample_interior(5, seed=0), residual_weight=-5)
 
 
+def test_a_weight_is_not_rounded_to_float32_in_a_float64_problem():
+    residual = tf.constant([[1.0], [2.0]], tf.float64)
+    term = pinn.mean_square(residual, 0.3)
+    assert float(term.sum) == 0.3 * 5.0  # tf.cast(0.3, float64) would give 1.5000000596...
+    assert float(pinn.mean_square(residual, tf.constant(0.5, tf.float64)).sum) == 2.5
+
+
 # -- coefficients by name -------------------------------------------------------------------------
 def test_trainable_coefficients_appear_in_logs_history_checkpoint_and_summary(tmp_path, capsys):
     problem, _ = small_problem(coefficient=pinn.Trainable(0.05, positive=True))

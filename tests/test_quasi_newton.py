@@ -262,14 +262,31 @@ def test_keyboard_interrupt_from_a_callback_keeps_a_resumable_state():
     np.testing.assert_array_equal(resumed.quasi_newton_state.x, straight.quasi_newton_state.x)
 
 
-def test_sigint_during_a_commit_is_delivered_after_it():
-    done, handler = [], signal.getsignal(signal.SIGINT)
+@pytest.fixture
+def sigint_handler():
+    """Set SIGINT's handler for a test (a background job of a non-interactive shell starts with
+    SIGINT ignored, a foreground Python process with Python's own handler), restored after."""
+    original = signal.getsignal(signal.SIGINT)
+    yield lambda handler: signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGINT, original)
+
+
+def test_sigint_during_a_commit_is_delivered_after_it(sigint_handler):
+    sigint_handler(signal.default_int_handler)
+    done = []
     with pytest.raises(KeyboardInterrupt):
         with _deferred_interrupt():
             os.kill(os.getpid(), signal.SIGINT)
             done.append(True)  # reached: the signal waits for the end of the block
     assert done == [True]
-    assert signal.getsignal(signal.SIGINT) is handler
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_an_ignored_sigint_stays_ignored_through_a_commit(sigint_handler):
+    sigint_handler(signal.SIG_IGN)
+    with _deferred_interrupt():
+        os.kill(os.getpid(), signal.SIGINT)
+    assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
 
 
 # -- callbacks and counting ---------------------------------------------------------------------
