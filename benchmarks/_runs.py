@@ -1,8 +1,13 @@
-"""Running an example script as a subprocess, for the benchmark scripts (one copy of this code).
+"""Running benchmark runs as subprocesses, resumably (one copy of this code).
 
-``burgers_seeds.py`` and ``paper_tables.py`` both run ``examples/NAME.py`` once per seed (or per
-table cell and seed) into a folder of its own and read the ``metrics.json`` it writes. This module
-does that, resumably:
+:func:`run_once` is the mechanism every runner uses: a run is a command line, a result it leaves
+(read by a function that returns None while there is none), and the flags that define it,
+recorded beside the result; a result made with the same flags is reused, anything else is run
+(its output to a log) and must leave its result. ``compare.py`` runs its worker processes with it.
+
+``burgers_seeds.py``, ``paper_tables.py`` and ``time_to_accuracy.py`` run ``examples/NAME.py``
+once per seed (or per table cell and seed) into a folder of its own and read the ``metrics.json``
+it writes (:class:`Run`, :func:`run`, :func:`run_all`):
 
 - a run whose folder holds a ``metrics.json`` with status ``completed`` (or ``stopped``), made with
   the same flags (recorded beside it in ``FOLDER.flags.json``), is reused, not run again;
@@ -69,12 +74,16 @@ class Run:
         return self.folder / "metrics.json"
 
 
-def recorded_flags(job: Run) -> list[str] | None:
-    """The flags the run in ``job.folder`` was made with, or None where none are recorded."""
+def _read_flags(flags_file: Path) -> list[str] | None:
     try:
-        return list(json.loads(job.flags_file.read_text())["flags"])
+        return list(json.loads(flags_file.read_text())["flags"])
     except (FileNotFoundError, json.JSONDecodeError, KeyError, TypeError):
         return None
+
+
+def recorded_flags(job: Run) -> list[str] | None:
+    """The flags the run in ``job.folder`` was made with, or None where none are recorded."""
+    return _read_flags(job.flags_file)
 
 
 def finished_metrics(job: Run) -> dict[str, Any] | None:
@@ -117,6 +126,44 @@ def command(job: Run, threads: int = 0, fresh: bool = False) -> list[str]:
             "--overwrite" if fresh else "--resume-or-start"]
 
 
+def run_once(line: Sequence[str], *, flags: Sequence[str], flags_file: Path, log: Path,
+             result: Callable[[], dict[str, Any] | None], fresh: bool = False,
+             clear: Callable[[], None] | None = None) -> tuple[dict[str, Any], bool]:
+    """Reuse a run's result or make it: ``(result, reused)``.
+
+    Args:
+        line: the command line.
+        flags: what defines the run; recorded in ``flags_file`` (``{"flags": [...]}``) before the
+            run starts, so that a run killed midway can be resumed only with the same flags.
+        flags_file: where the flags are recorded.
+        log: the run's stdout and stderr.
+        result: the run's result where it has left one (a finished one), else None.
+        fresh: run even where a result with the same flags exists.
+        clear: called before the run starts, to remove an old result that ``result`` would
+            otherwise read after a failed run (None: the command replaces it itself).
+
+    Raises:
+        RunFailed: the process exited with a non-zero code, or left no result.
+    """
+    if not fresh:
+        found = result()
+        if found is not None and _read_flags(flags_file) == list(flags):
+            return found, True
+    if clear is not None:
+        clear()
+    flags_file.parent.mkdir(parents=True, exist_ok=True)
+    flags_file.write_text(json.dumps({"flags": list(flags)}) + "\n")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "w") as out:
+        code = subprocess.run(list(line), stdout=out, stderr=subprocess.STDOUT,
+                              env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}).returncode
+    found = result()
+    if code != 0 or found is None:
+        raise RunFailed(f"{' '.join(line)} exited with code {code}"
+                        f"{'' if found is not None else ' without leaving its result'}; see {log}")
+    return found, False
+
+
 def run(job: Run, threads: int = 0, fresh: bool = False) -> dict[str, Any]:
     """Run ``job`` (or reuse its finished run, unless ``fresh``); its metrics.
 
@@ -126,21 +173,9 @@ def run(job: Run, threads: int = 0, fresh: bool = False) -> dict[str, Any]:
         RunFailed: the process exited with a non-zero code, or finished without a completed
             metrics.json.
     """
-    if not fresh:
-        metrics = finished_metrics(job)
-        if metrics is not None and recorded_flags(job) == list(job.flags):
-            return {**metrics, "reused": True}
-    job.folder.parent.mkdir(parents=True, exist_ok=True)
-    job.flags_file.write_text(json.dumps({"flags": list(job.flags)}) + "\n")
-    line = command(job, threads, fresh)
-    with open(job.log, "w") as log:
-        code = subprocess.run(line, stdout=log, stderr=subprocess.STDOUT,
-                              env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}).returncode
-    metrics = finished_metrics(job)
-    if code != 0 or metrics is None:
-        raise RunFailed(f"{' '.join(line)} exited with code {code}"
-                        f"{'' if metrics else ' without a completed metrics.json'}; see {job.log}")
-    return {**metrics, "reused": False}
+    metrics, reused = run_once(command(job, threads, fresh), flags=job.flags, flags_file=job.flags_file,
+                               log=job.log, result=lambda: finished_metrics(job), fresh=fresh)
+    return {**metrics, "reused": reused}
 
 
 def run_all(jobs: Sequence[Run], jobs_in_parallel: int = 1, threads: int = 0, fresh: bool = False,

@@ -208,6 +208,29 @@ def test_failed_run_names_its_log(tmp_path, monkeypatch):
         _runs.run_all([job])
 
 
+def test_run_once_reuses_by_flags_and_never_reads_an_old_result_after_a_failure(tmp_path):
+    """The mechanism under every runner (compare.py's workers use it directly)."""
+    result, flags_file, log = tmp_path / "r.json", tmp_path / "r.flags.json", tmp_path / "r.log"
+
+    def read():
+        return json.loads(result.read_text()) if result.exists() else None
+
+    def line(value, code=0):
+        return [sys.executable, "-c", f"import json, sys; json.dump({{'v': {value}}}, open({str(result)!r}, 'w')); "
+                f"print('ran'); sys.exit({code})"]
+
+    kwargs = dict(flags_file=flags_file, log=log, result=read, clear=lambda: result.unlink(missing_ok=True))
+    assert _runs.run_once(line(1), flags=["a"], **kwargs) == ({"v": 1}, False)
+    assert log.read_text().strip() == "ran" and json.loads(flags_file.read_text()) == {"flags": ["a"]}
+    assert _runs.run_once(line(2), flags=["a"], **kwargs) == ({"v": 1}, True)     # same flags: reused
+    assert _runs.run_once(line(3), flags=["b"], **kwargs) == ({"v": 3}, False)    # other flags: run
+    assert _runs.run_once(line(4), flags=["b"], fresh=True, **kwargs) == ({"v": 4}, False)
+    with pytest.raises(_runs.RunFailed, match="without leaving its result"):     # the old one cleared
+        _runs.run_once([sys.executable, "-c", "pass"], flags=["c"], **kwargs)
+    with pytest.raises(_runs.RunFailed, match="code 3"):
+        _runs.run_once(line(5, code=3), flags=["c"], **kwargs)
+
+
 def test_report_only_writes_tables_from_finished_runs(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(_runs.subprocess, "run", lambda *a, **k: pytest.fail("ran a process"))
     out = tmp_path / "runs"
@@ -260,6 +283,25 @@ def test_paper_results_table_from_small_json(tmp_path, monkeypatch):
     assert paper_results.main([*argv, "--check"]) == 0
     doc.write_text(text.replace("0.99800", "0.99900"))
     assert paper_results.main([*argv, "--check"]) == 1
+
+
+def test_paper_results_gives_the_median_over_seeds_of_one_budget(tmp_path):
+    results, doc = tmp_path / "results.json", tmp_path / "paper.md"
+    doc.write_text(f"{paper_results.BEGIN}\n{paper_results.END}\n")
+    argv = ["--results", str(results), "--tables", str(tmp_path / "none.json"), "--doc", str(doc)]
+    for seed, (e1, e2), maxiter in ((0, (0.3, 0.1), 800), (1, (0.1, 0.5), 800), (2, (0.2, 0.2), 800),
+                                    (3, (9.0, 9.0), 900)):
+        run = tmp_path / f"run{seed}"
+        run.mkdir()
+        (run / "metrics.json").write_text(json.dumps(fake_metrics(
+            seed, 1e-3, maxiter, example="navier_stokes", lambda1=1.0, lambda2=0.025,
+            lambda1_error_pct=e1, lambda2_error_pct=e2)))
+        assert paper_results.main([*argv, "--add", str(run)]) == 0
+    row = next(line for line in doc.read_text().splitlines() if line.startswith("| Navier–Stokes"))
+    assert ("**lambda1 error median 0.200 % (0.100 % - 0.300 %), lambda2 error median 0.200 % "
+            "(0.100 % - 0.500 %) over seeds 0, 1, 2 (reduced (Adam 1000, L-BFGS-B maxiter 800; the "
+            "paper: 200000, 50000))**; each run: ") in row
+    assert "9.000" not in row.split("each run:")[0] and "(seed 3; reduced" in row  # a budget of one seed
 
 
 def test_paper_results_refuses_bad_runs_and_documents(tmp_path, capsys):
