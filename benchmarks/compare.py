@@ -19,7 +19,13 @@ Part ``accuracy`` (``--budget`` seconds of training per run, ``--repetitions`` r
   ``--tfp-chunk`` iterations that continue one another (``previous_optimizer_results``) so that
   its error can be sampled; skipped when ``tensorflow_probability`` is not installed;
 * ``pinn-L-BFGS-B``, ``pinn-SSBFGS``, ``pinn-SSBroyden2``, ``pinn-SSBroyden1``, ``pinn-BFGS-dense``:
-  ``pinn.Trainer(problem, jit_compile=--jit).train(adam_steps=0, method=...)`` (float64).
+  ``pinn.Trainer(problem, jit_compile=--jit).train(adam_steps=0, method=...)`` (float64);
+* ``levenberg-marquardt``: a Levenberg–Marquardt (damped Gauss–Newton) phase over pinn's residual
+  vector with its Jacobian (``_levenberg_marquardt.py``; not a pinn optimizer: measured to decide),
+  from the start; ``ssbfgs-then-lm``: pinn's SSBFGS for ``--lm-after`` seconds, then
+  Levenberg–Marquardt from its best weights. Their "evaluations" count residual vectors and
+  Jacobians alike (a Jacobian costs about four loss-and-gradient evaluations, an iteration about
+  twenty: its ``J^T J`` is most of it).
 
 Every ``--error-every`` seconds of training the relative L2 error against the exact solution on
 the 256 x 100 grid is sampled, its own cost left out of the clock; the clock starts when the
@@ -41,8 +47,8 @@ L-BFGS returns only when the whole TFP call ends (no callback per iteration), so
 be sampled along the way; its iterations are the ``tfp-float64`` case's.
 
     python benchmarks/compare.py [--part accuracy question] [--budget 600] [--repetitions 5]
-        [--jobs 1] [--threads 2] [--out runs/compare] [--json benchmarks/compare.json]
-        [--md benchmarks/compare.md]
+        [--cases CASE ...] [--lm-after 60] [--jobs 1] [--threads 2] [--out runs/compare]
+        [--json benchmarks/compare.json] [--md benchmarks/compare.md]
 """
 
 from __future__ import annotations
@@ -54,7 +60,6 @@ import math
 import os
 import shlex
 import statistics
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -66,12 +71,14 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _posted  # noqa: E402  (the problem and the posted recipe)
-import _runs  # noqa: E402  (machine_info)
+import _runs  # noqa: E402  (run_once, machine_info)
+from _levenberg_marquardt import ResidualJacobian, levenberg_marquardt  # noqa: E402
 from time_to_accuracy import KEY, THRESHOLDS, error_at, time_to  # noqa: E402
 
 PARTS = ("accuracy", "question")
 ACCURACY_CASES = ("posted-float32", "posted-float64", "tfp-float64", "pinn-L-BFGS-B", "pinn-SSBFGS",
-                  "pinn-SSBroyden2", "pinn-SSBroyden1", "pinn-BFGS-dense")
+                  "pinn-SSBroyden2", "pinn-SSBroyden1", "pinn-BFGS-dense", "levenberg-marquardt",
+                  "ssbfgs-then-lm")
 QUESTION_CASES = ("eager", "tf.function", "xla", "tfp", "deepxde", "pinn")
 OPTIONAL = {"tfp-float64": "tensorflow_probability", "tfp": "tensorflow_probability", "deepxde": "deepxde"}
 QUESTION_ITERATIONS = 300
@@ -261,6 +268,47 @@ def run_pinn(args, method: str, budget_s: float, maxiter: int) -> dict[str, Any]
     return out
 
 
+def run_levenberg_marquardt(args, budget_s: float, maxiter: int, after_s: float) -> dict[str, Any]:
+    """Levenberg–Marquardt over pinn's residual vector (``_levenberg_marquardt``), from the start
+    (``after_s`` 0) or after ``after_s`` seconds of training with pinn's SSBFGS, from its best
+    weights. BLAS threads: ``--threads`` (its ``J^T J`` is most of an iteration)."""
+    import pinn
+    from threadpoolctl import threadpool_limits
+
+    problem, network, points, exact = _pinn_problem(args, "float64")
+    clock_start = time.perf_counter()
+    residuals = ResidualJacobian(problem, jit_compile=args.jit)
+    layout = residuals.layout
+
+    def error_of(x):
+        layout.set_flat(x)
+        return _relative_error(lambda p: np.asarray(network(p), dtype=np.float64), points, exact)
+
+    clock = Clock(error_of, args.error_every, budget_s)
+    clock.start = clock_start
+    done = {"nit": 0, "nfev": 0}
+    if after_s > 0:
+        trainer = pinn.Trainer(problem, jit_compile=args.jit)
+
+        class Switch(pinn.Callback):
+            def on_iteration_end(self, iteration, logs):
+                done.update(nit=int(iteration), nfev=int(logs["nfev"]))
+                if clock.tick(iteration, logs["nfev"], logs["x"]) or clock.elapsed() >= after_s:
+                    self.stop_training = True
+
+        trainer.train(adam_steps=0, method="SSBFGS", lbfgs_options={"maxiter": maxiter}, callbacks=[Switch()])
+    x0 = layout.flatten()  # the best weights so far (the Trainer restores them)
+    with threadpool_limits(limits=args.threads or None, user_api="blas"):
+        result = levenberg_marquardt(
+            residuals.residual, residuals.jacobian, x0, maxiter=maxiter,
+            tick=lambda it, nfev, x: clock.tick(done["nit"] + it, done["nfev"] + nfev, x))
+    out = clock.result(done["nit"] + result["nit"], done["nfev"] + result["nfev"], result["x"],
+                       f"{result['message']} ({result['rejected']} rejected steps)")
+    out["final_loss"] = float(result["loss"])
+    out["lm_iterations"] = int(result["nit"])
+    return out
+
+
 def run_question(args, case: str) -> dict[str, Any]:
     """One case of the original question's comparison: 300 iterations, whole-call wall time."""
     dtype, n = args.question_dtype, getattr(args, "question_iterations", QUESTION_ITERATIONS)
@@ -358,6 +406,9 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
         return run_scipy_posted(args, case.split("-", 1)[1], "function", args.budget, args.maxiter)
     if case == "tfp-float64":
         return run_tfp(args, "float64", args.budget, args.maxiter, args.tfp_chunk)
+    if case in ("levenberg-marquardt", "ssbfgs-then-lm"):
+        return run_levenberg_marquardt(args, args.budget, args.maxiter,
+                                       args.lm_after if case == "ssbfgs-then-lm" else 0.0)
     return run_pinn(args, case.split("-", 1)[1], args.budget, args.maxiter)
 
 
@@ -401,6 +452,8 @@ def summarize_accuracy(results: Mapping[str, list[dict[str, Any]]], budget: floa
                                "ms_per_evaluation_from_start": statistics.median(r["ms_per_evaluation"] for r in runs),
                                "nit": statistics.median(r["nit"] for r in runs),
                                "final_error": statistics.median(r["best_error"] for r in runs),
+                               **({"lm_iterations": statistics.median(r["lm_iterations"] for r in runs)}
+                                  if all("lm_iterations" in r for r in runs) else {}),
                                "messages": sorted({r["message"] for r in runs})}
         for threshold in THRESHOLDS:
             times = [time_to(h, threshold) for h in histories]
@@ -452,9 +505,9 @@ def markdown(report: Mapping[str, Any]) -> str:
         lines += [f"Time to accuracy: {settings['repetitions']} repetitions of {budget:g} s of training per "
                   "case; median seconds to each relative L2 error over the repetitions that reached it "
                   "(reached / runs); median error (best so far) by 60 s and by the end:", "",
-                  "| case | ms / evaluation | " + " | ".join(f"{t:g}" for t in THRESHOLDS) + " | "
+                  "| case | ms / evaluation | iterations | " + " | ".join(f"{t:g}" for t in THRESHOLDS) + " | "
                   + " | ".join(f"error at {s:g} s" for s in times) + " |",
-                  "|---|---|" + "---|" * (len(THRESHOLDS) + len(times))]
+                  "|---|---|---|" + "---|" * (len(THRESHOLDS) + len(times))]
         for row in report["accuracy"]:
             cells = []
             for threshold in THRESHOLDS:
@@ -462,9 +515,13 @@ def markdown(report: Mapping[str, Any]) -> str:
                 reached = [t for t in ts if t is not None]
                 cells.append(f"{statistics.median(reached):.0f} s ({len(reached)}/{len(ts)})" if reached
                              else f"- (0/{len(ts)})")
-            lines.append(f"| {row['case']} | {row['ms_per_evaluation']:.1f} | " + " | ".join(cells) + " | "
-                         + " | ".join(fmt(row[f'median_error_at_{s:g}s'], '.1e') for s in times) + " |")
+            lines.append(f"| {row['case']} | {row['ms_per_evaluation']:.1f} | {row['nit']:g} | " + " | ".join(cells)
+                         + " | " + " | ".join(fmt(row[f'median_error_at_{s:g}s'], '.1e') for s in times) + " |")
         lines.append("")
+        lm = [f"{row['case']} {row['lm_iterations']:g}" for row in report["accuracy"] if "lm_iterations" in row]
+        if lm:
+            lines += [f"Iterations: median over the repetitions (of the whole run); of them Levenberg–Marquardt "
+                      f"steps: {', '.join(lm)}.", ""]
     if report.get("question"):
         lines += [f"The original question's comparison: {settings.get('question_iterations', QUESTION_ITERATIONS)} "
                   "L-BFGS iterations, "
@@ -492,6 +549,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--repetitions", type=int, default=5, help="runs per case (default 5, at least 5)")
     parser.add_argument("--error-every", type=float, default=2.0, help="seconds between error samples (default 2)")
     parser.add_argument("--tfp-chunk", type=int, default=25, help="TFP iterations between error samples")
+    parser.add_argument("--lm-after", type=float, default=60.0,
+                        help="ssbfgs-then-lm: seconds of SSBFGS before Levenberg-Marquardt (default 60)")
     parser.add_argument("--question-dtype", choices=("float32", "float64"), default="float64")
     parser.add_argument("--question-iterations", type=int, default=QUESTION_ITERATIONS,
                         help=f"iterations of the question part (default {QUESTION_ITERATIONS}, the question's)")
@@ -512,6 +571,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             or args.question_iterations < 1):
         parser.error("--budget, --maxiter, --error-every, --tfp-chunk, --n-f and --question-iterations must be "
                      "positive")
+    if args.lm_after < 0:
+        parser.error("--lm-after must be >= 0")
     if args.repetitions < (1 if args.allow_few else 5) or args.jobs < 1 or args.threads < 0:
         parser.error("expected --repetitions >= 5, --jobs >= 1, --threads >= 0")
     cases = {"accuracy": tuple(args.cases or ACCURACY_CASES), "question": tuple(args.question_cases or QUESTION_CASES)}
@@ -533,7 +594,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     out = Path(args.out)
     shared = ["--seed", str(args.seed), "--n-f", str(args.n_f), "--threads", str(args.threads),
               "--budget", f"{args.budget:g}", "--maxiter", str(args.maxiter), "--error-every", f"{args.error_every:g}",
-              "--tfp-chunk", str(args.tfp_chunk), "--question-dtype", args.question_dtype,
+              "--tfp-chunk", str(args.tfp_chunk), "--lm-after", f"{args.lm_after:g}",
+              "--question-dtype", args.question_dtype,
               *(["--question-iterations", str(args.question_iterations)]
                 if args.question_iterations != QUESTION_ITERATIONS else []),
               "--jit" if args.jit else "--no-jit"]
@@ -542,21 +604,19 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     def one(run: tuple[str, str, int]) -> dict[str, Any]:
         part, case, repetition = run
         path = run_file(out, part, case, repetition)
-        flags_path = path.with_suffix(".flags.json")
-        if not args.fresh and path.exists() and flags_path.exists() and json.loads(flags_path.read_text()) == shared:
-            return json.loads(path.read_text())
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.unlink(missing_ok=True)
+
+        def written() -> dict[str, Any] | None:
+            return json.loads(path.read_text()) if path.exists() else None
+
         line = [sys.executable, os.path.abspath(__file__), *shared, "--worker", part, case, str(path)]
-        with open(path.with_suffix(".log"), "w") as log:
-            code = subprocess.run(line, stdout=log, stderr=subprocess.STDOUT).returncode
-        if code != 0 or not path.exists():
-            raise RuntimeError(f"{' '.join(line)} exited with code {code}; see {path.with_suffix('.log')}")
-        flags_path.write_text(json.dumps(shared) + "\n")
-        result = json.loads(path.read_text())
-        print(f"{part} {case} rep {repetition}: " + (f"{result['wall_s']:.1f} s, loss {result['final_loss']:.3e}"
-              if part == "question" else f"error {result[KEY]:.2e} after {result['training_time_s']:.0f} s, "
-              f"{result['ms_per_evaluation']:.1f} ms/eval"), flush=True)
+        result, reused = _runs.run_once(line, flags=shared, flags_file=path.with_suffix(".flags.json"),
+                                        log=path.with_suffix(".log"), result=written, fresh=args.fresh,
+                                        clear=lambda: path.unlink(missing_ok=True))
+        if not reused:
+            print(f"{part} {case} rep {repetition}: " + (
+                f"{result['wall_s']:.1f} s, loss {result['final_loss']:.3e}" if part == "question" else
+                f"error {result[KEY]:.2e} after {result['training_time_s']:.0f} s, "
+                f"{result['ms_per_evaluation']:.1f} ms/eval"), flush=True)
         return result
 
     with ThreadPoolExecutor(args.jobs) as pool:

@@ -78,7 +78,7 @@ def test_summaries_and_markdown():
                      {"error_history": history([(1, 1e-1), (20, 5e-4), (70, 2e-5)]), "ms_per_evaluation": 12.0,
                       "nit": 90, "best_error": 2e-5, "message": "budget"}],
             "slow": [{"error_history": history([(1, 1e-1), (70, 5e-3)]), "ms_per_evaluation": 9.0, "nit": 50,
-                      "best_error": 5e-3, "message": "budget"}]}
+                      "best_error": 5e-3, "message": "budget", "lm_iterations": 7}]}
     rows = {r["case"]: r for r in compare.summarize_accuracy(runs, budget=70)}
     assert rows["fast"]["ms_per_evaluation"] == pytest.approx(10.0)  # 100 evaluations a second
     assert rows["fast"]["ms_per_evaluation_from_start"] == 11.0
@@ -100,8 +100,9 @@ def test_summaries_and_markdown():
                            "question_dtype": "float64"},
               "accuracy": list(rows.values()), "question": question}
     text = compare.markdown(report)
-    assert "| fast | 10.0 | 15 s (2/2) | 15 s (2/2) | 15 s (2/2) | 70 s (2/2) | 70 s (1/2) |" in text
-    assert "| slow | 10.0 | 70 s (1/1) | - (0/1) |" in text
+    assert "| fast | 10.0 | 95 | 15 s (2/2) | 15 s (2/2) | 15 s (2/2) | 70 s (2/2) | 70 s (1/2) |" in text
+    assert "| slow | 10.0 | 50 | 70 s (1/1) | - (0/1) |" in text
+    assert "of them Levenberg–Marquardt steps: slow 7." in text and "lm_iterations" not in rows["fast"]
     assert "| eager | 9.0 | 9.0 - 9.0 | 4.50 | 300 | 320 | 2.000e-03 |" in text
     assert "Skipped: tfp-float64 (not installed)" in text
 
@@ -122,14 +123,13 @@ def test_bad_flags_are_refused_before_any_run(argv, words, capsys, tmp_path):
 def test_posted_and_pinn_lbfgsb_take_the_same_first_step():
     """Same problem, same start, same L-BFGS-B options: the first iterate's error agrees, so the
     benchmark compares implementations, not problems."""
-    # the clock counts tracing (before the first iteration): a budget of a few seconds past it
-    posted = compare.run_scipy_posted(small_args(), "float64", "function", budget_s=5.0, maxiter=50000)
-    ours = compare.run_pinn(small_args(), "L-BFGS-B", budget_s=5.0, maxiter=50000)
+    # an iteration limit, not a time budget: the clock counts tracing, which a busy machine makes long
+    posted = compare.run_scipy_posted(small_args(), "float64", "function", budget_s=600.0, maxiter=5)
+    ours = compare.run_pinn(small_args(), "L-BFGS-B", budget_s=600.0, maxiter=5)
     for result in (posted, ours):
         history = result["error_history"]
-        assert history[0]["iteration"] == 1 and len(history) >= 2
+        assert history[0]["iteration"] == 1 and history[-1]["iteration"] == result["nit"] == 5
         assert all(np.isfinite(r["relative_l2_error"]) for r in history)
-        assert result["training_time_s"] >= 5.0 and result["nit"] == history[-1]["iteration"]
     assert ours["error_history"][0]["relative_l2_error"] == pytest.approx(
         posted["error_history"][0]["relative_l2_error"], rel=1e-6)
 
