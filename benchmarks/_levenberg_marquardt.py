@@ -131,7 +131,7 @@ class ResidualJacobian:
 
         self._residual = tf.function(residual_vector, jit_compile=jit_compile, autograph=False)
         self._jacobian = tf.function(residual_and_jacobian, jit_compile=jit_compile, autograph=False)
-        self.size = int(sum(int(block_rows(p[:1], r, w).shape[1]) * int(p.shape[0]) for p, r, w in blocks))
+        self.size = int(self._residual.get_concrete_function().structured_outputs.shape[0])  # traced, not run
 
     def residual(self, x: np.ndarray) -> np.ndarray:
         """R at the flat vector ``x`` (n,), float64 (M,); sets the variables to ``x``."""
