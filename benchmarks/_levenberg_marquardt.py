@@ -24,7 +24,7 @@ reverse-mode Jacobian.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 import numpy as np
 import scipy.linalg
@@ -39,12 +39,10 @@ def _rows(value: Any) -> Any:
 
 
 def _equation_residuals(equation: Any, d: Any) -> list[Any]:
-    out = equation.residual(d)
-    if isinstance(out, Mapping):
-        return list(out.values())
-    if isinstance(out, (tuple, list)):
-        return list(out)
-    return [out]
+    # the equation's residuals in the order pinn.Problem names them (one tensor, a tuple or a dict)
+    from pinn.problem import _residual_terms
+
+    return list(_residual_terms(equation.residual(d), "pde").values())
 
 
 class ResidualJacobian:
@@ -64,7 +62,6 @@ class ResidualJacobian:
         from pinn.derivatives import Derivatives
         from pinn.flat import FlatLayout
 
-        self.problem = problem
         self.layout = FlatLayout(problem.variables)
         dtype = problem.dtype
         equation, network = problem.equation, problem.network
@@ -80,7 +77,6 @@ class ResidualJacobian:
         for c in problem.conditions:
             stacked = tf.constant(np.stack(c.point_sets, axis=1), dtype)
             blocks.append((stacked, lambda ds, c=c: [c.residual(*ds)], c.weight))
-        self._blocks = blocks
         variables = problem.variables
 
         def block_rows(points, residual, weight):
@@ -99,14 +95,13 @@ class ResidualJacobian:
 
         def equation_jacobian(points):
             # per-point gradients vectorised over the collocation points: rows (N k,), J (N k, n)
-            k = int(block_rows(points[:1], blocks[0][1], None).shape[1])
             scale = tf.constant(1.0 / math.sqrt(n_f), dtype)
 
             def one(point):  # point (1, d) -> rows (k,), gradients (k, n)
                 with tf.GradientTape(persistent=True) as tape:
                     rows = tf.concat([tf.reshape(r, [-1]) for r in _equation_residuals(
                         equation, derivatives(point))], axis=0) * scale
-                    pieces = [rows[j] for j in range(k)]
+                    pieces = [rows[j] for j in range(rows.shape[0])]  # k, static
                 grads = [self.layout.pack(tape.gradient(piece, variables,
                                                         unconnected_gradients=tf.UnconnectedGradients.ZERO))
                          for piece in pieces]
@@ -171,12 +166,13 @@ def levenberg_marquardt(
     Returns:
         ``{"x", "loss", "nit", "nfev", "rejected", "message"}``.
     """
+    def linearise(x):  # loss, J^T J (its upper triangle; J.T is Fortran-ordered) and J^T R at x
+        r, J = jacobian(x)
+        return float(r @ r), blas.dsyrk(1.0, J.T, trans=0, lower=0), J.T @ r
+
     x = np.array(x0, dtype=np.float64)
-    r, J = jacobian(x)
+    loss, A, g = linearise(x)
     nfev, nit, rejected = 1, 0, 0
-    loss = float(r @ r)
-    A = blas.dsyrk(1.0, J.T, trans=0, lower=0)  # J^T J, upper triangle (J.T is Fortran-ordered)
-    g = J.T @ r
     mu, nu = damping * float(np.max(np.diag(A))), 2.0
     message = "maxiter"
     if tick(0, nfev, x):
@@ -205,11 +201,8 @@ def levenberg_marquardt(
             nit += 1
             mu *= max(1.0 / 3.0, 1.0 - (2.0 * ratio - 1.0) ** 3)
             nu = 2.0
-            r, J = jacobian(x)
+            loss, A, g = linearise(x)
             nfev += 1
-            loss = float(r @ r)
-            A = blas.dsyrk(1.0, J.T, trans=0, lower=0)
-            g = J.T @ r
             if tick(nit, nfev, x):
                 message = "budget"
                 break

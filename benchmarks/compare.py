@@ -239,28 +239,41 @@ def _pinn_problem(args, dtype: str):
     return problem, network, points, exact
 
 
+def _pinn_error(layout, network, points, exact) -> Callable[[np.ndarray], float]:
+    """The error of the pinn network at the flat weights ``x`` (it sets them)."""
+    def error_of(x):
+        layout.set_flat(x)
+        return _relative_error(lambda p: np.asarray(network(p), dtype=np.float64), points, exact)
+
+    return error_of
+
+
+def _ticking(clock: Clock, last: dict[str, Any], stop_at_s: float = math.inf):
+    """A pinn.Callback that ticks ``clock`` every iteration, keeps the iteration, evaluations and
+    iterate in ``last``, and stops training when the budget is spent or after ``stop_at_s``
+    seconds of training."""
+    import pinn
+
+    class Ticking(pinn.Callback):
+        def on_iteration_end(self, iteration, logs):
+            last.update(nit=int(iteration), nfev=int(logs["nfev"]), x=np.array(logs["x"]))
+            if clock.tick(iteration, logs["nfev"], logs["x"]) or clock.elapsed() >= stop_at_s:
+                self.stop_training = True
+
+    return Ticking()
+
+
 def run_pinn(args, method: str, budget_s: float, maxiter: int) -> dict[str, Any]:
     """pinn's Trainer, second phase only, with ``method``."""
     import pinn
 
     problem, network, points, exact = _pinn_problem(args, "float64")
     trainer = pinn.Trainer(problem, jit_compile=args.jit)
-
-    def error_of(x):
-        trainer.layout.set_flat(x)
-        return _relative_error(lambda p: np.asarray(network(p), dtype=np.float64), points, exact)
-
-    clock = Clock(error_of, args.error_every, budget_s)
+    clock = Clock(_pinn_error(trainer.layout, network, points, exact), args.error_every, budget_s)
     last: dict[str, Any] = {"nit": 0, "nfev": 0, "x": None}
-
-    class Budget(pinn.Callback):
-        def on_iteration_end(self, iteration, logs):
-            last.update(nit=int(iteration), nfev=int(logs["nfev"]), x=np.array(logs["x"]))
-            if clock.tick(iteration, logs["nfev"], logs["x"]):
-                self.stop_training = True
-
     clock.start = time.perf_counter()
-    result = trainer.train(adam_steps=0, method=method, lbfgs_options={"maxiter": maxiter}, callbacks=[Budget()])
+    result = trainer.train(adam_steps=0, method=method, lbfgs_options={"maxiter": maxiter},
+                           callbacks=[_ticking(clock, last)])
     phase = result.lbfgs
     x = last["x"] if last["x"] is not None else trainer.layout.flatten()
     out = clock.result(last["nit"], last["nfev"], x, f"{phase.status}: {phase.message}")
@@ -278,26 +291,14 @@ def run_levenberg_marquardt(args, budget_s: float, maxiter: int, after_s: float)
     problem, network, points, exact = _pinn_problem(args, "float64")
     clock_start = time.perf_counter()
     residuals = ResidualJacobian(problem, jit_compile=args.jit)
-    layout = residuals.layout
-
-    def error_of(x):
-        layout.set_flat(x)
-        return _relative_error(lambda p: np.asarray(network(p), dtype=np.float64), points, exact)
-
-    clock = Clock(error_of, args.error_every, budget_s)
+    clock = Clock(_pinn_error(residuals.layout, network, points, exact), args.error_every, budget_s)
     clock.start = clock_start
-    done = {"nit": 0, "nfev": 0}
+    done: dict[str, Any] = {"nit": 0, "nfev": 0}
     if after_s > 0:
         trainer = pinn.Trainer(problem, jit_compile=args.jit)
-
-        class Switch(pinn.Callback):
-            def on_iteration_end(self, iteration, logs):
-                done.update(nit=int(iteration), nfev=int(logs["nfev"]))
-                if clock.tick(iteration, logs["nfev"], logs["x"]) or clock.elapsed() >= after_s:
-                    self.stop_training = True
-
-        trainer.train(adam_steps=0, method="SSBFGS", lbfgs_options={"maxiter": maxiter}, callbacks=[Switch()])
-    x0 = layout.flatten()  # the best weights so far (the Trainer restores them)
+        trainer.train(adam_steps=0, method="SSBFGS", lbfgs_options={"maxiter": maxiter},
+                      callbacks=[_ticking(clock, done, stop_at_s=after_s)])
+    x0 = residuals.layout.flatten()  # the best weights so far (the Trainer restores them)
     with threadpool_limits(limits=args.threads or None, user_api="blas"):
         result = levenberg_marquardt(
             residuals.residual, residuals.jacobian, x0, maxiter=maxiter,
