@@ -21,10 +21,14 @@ order reversed every other repetition, so that all cases see the same machine lo
 is shared); per case the median over ``--repetitions`` of the time per call. Ratios are against
 ``posted`` float32 without XLA (as posted), and float64 / float32 for pinn. Each thread count
 (``--threads``, default 1 and 2) runs in its own subprocess, since TensorFlow fixes its thread
-pools when it starts.
+pools when it starts, and so does each CPU allocator (``--allocators``): ``pooled`` is
+TensorFlow's BFC allocator, which ``import pinn`` selects (``TF_CPU_ALLOCATOR_USE_BFC=true``),
+``system`` the process's malloc, which the posted recipe gets (``TF_CPU_ALLOCATOR_USE_BFC=false``).
+Within one process every case uses the same allocator; the summary line compares pinn as it runs
+(pooled) with the posted recipe as posted (system), which are two processes run one after the other.
 
-    python benchmarks/evaluation_speed.py [--threads 1 2] [--repetitions 5] [--calls 10]
-        [--json benchmarks/evaluation_speed.json]
+    python benchmarks/evaluation_speed.py [--threads 1 2] [--allocators pooled system]
+        [--repetitions 5] [--calls 10] [--json benchmarks/evaluation_speed.json]
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _posted  # noqa: E402  (the problem and the posted recipe, shared with compare.py)
 import _runs  # noqa: E402
 
+ALLOCATORS = {"pooled": "true", "system": "false"}  # TF_CPU_ALLOCATOR_USE_BFC
 CASES = [(kind, dtype, xla) for dtype in ("float32", "float64") for kind in ("posted", "pinn-tape", "pinn-taylor")
          for xla in (False, True)]
 
@@ -120,30 +125,77 @@ def worker(args: argparse.Namespace) -> dict:
         if row["dtype"] == "float64":
             f32 = next(r for r in rows if (r["case"], r["dtype"], r["xla"]) == (row["case"], "float32", row["xla"]))
             row["float64_over_float32"] = row["ms_per_evaluation"] / f32["ms_per_evaluation"]
-    return {"threads": args.threads, "rows": rows, "timing_seconds": time.perf_counter() - began,
+    return {"threads": args.threads, "allocator": args.allocators[0], "rows": rows,
+            "timing_seconds": time.perf_counter() - began,
             "load_average_before": load_before, "load_average_after": os.getloadavg(),
             "versions": {"tensorflow": tf.__version__, "scipy": scipy.__version__, "numpy": np.__version__,
                          "python": platform.python_version()}}
 
 
+def _ms(run: dict, kind: str, dtype: str, xla: bool) -> float:
+    return next(r["ms_per_evaluation"] for r in run["rows"] if (r["case"], r["dtype"], r["xla"]) == (kind, dtype, xla))
+
+
+def across_allocators(runs: list[dict]) -> list[dict]:
+    """Per thread count: pinn as it runs (pooled allocator, XLA) against the posted recipe as
+    posted (system allocator, no XLA), read from the two processes, and the pooled allocator's
+    gain for each case of the pinn engine (system ms / pooled ms)."""
+    out = []
+    for threads in sorted({run["threads"] for run in runs}):
+        by = {run.get("allocator", "system"): run for run in runs if run["threads"] == threads}
+        if set(by) != {"pooled", "system"}:
+            continue
+        pooled, system = by["pooled"], by["system"]
+        row = {"threads": threads}
+        for dtype in ("float32", "float64"):
+            row[f"posted_system_{dtype}_ms"] = _ms(system, "posted", dtype, False)
+            for kind in ("pinn-tape", "pinn-taylor"):
+                row[f"{kind}_pooled_xla_{dtype}_ms"] = _ms(pooled, kind, dtype, True)
+                row[f"{kind}_pooled_gain_xla_{dtype}"] = _ms(system, kind, dtype, True) / _ms(pooled, kind, dtype, True)
+        for kind in ("pinn-tape", "pinn-taylor"):
+            row[f"{kind}_speedup_float32"] = row["posted_system_float32_ms"] / row[f"{kind}_pooled_xla_float32_ms"]
+            row[f"{kind}_float64_over_float32"] = (row[f"{kind}_pooled_xla_float64_ms"]
+                                                   / row[f"{kind}_pooled_xla_float32_ms"])
+        out.append(row)
+    return out
+
+
 def markdown(report: dict) -> str:
-    lines = ["| threads | case | XLA | float32 ms | float64 ms | speed-up vs posted float32 (f32 / f64) | float64 / float32 |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| threads | allocator | case | XLA | float32 ms | float64 ms | speed-up vs posted float32 "
+             "(f32 / f64) | float64 / float32 |",
+             "|---|---|---|---|---|---|---|---|"]
     for run in report["runs"]:
         rows = {(r["case"], r["dtype"], r["xla"]): r for r in run["rows"]}
         for kind in ("posted", "pinn-tape", "pinn-taylor"):
             for xla in (False, True):
                 a, b = rows[(kind, "float32", xla)], rows[(kind, "float64", xla)]
-                lines.append(f"| {run['threads']} | {kind} | {'yes' if xla else 'no'} | "
+                lines.append(f"| {run['threads']} | {run.get('allocator', 'system')} | {kind} | "
+                             f"{'yes' if xla else 'no'} | "
                              f"{a['ms_per_evaluation']:.1f} | {b['ms_per_evaluation']:.1f} | "
                              f"{a['speedup_vs_posted_float32']:.2f} / {b['speedup_vs_posted_float32']:.2f} | "
                              f"{b['float64_over_float32']:.2f} |")
+    across = report.get("across_allocators", [])
+    if across:
+        lines += ["", "pinn as it runs (pooled allocator, XLA) against the posted recipe as posted (system "
+                  "allocator, no XLA; two processes, one after the other):", "",
+                  "| threads | posted f32 ms | pinn-tape f32 ms | speed-up | pinn-tape f64 / f32 | "
+                  "pinn-taylor f32 ms | speed-up | pinn-taylor f64 / f32 | pooled gain, pinn-tape XLA f32 / f64 |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for row in across:
+            lines.append(f"| {row['threads']} | {row['posted_system_float32_ms']:.1f} | "
+                         f"{row['pinn-tape_pooled_xla_float32_ms']:.1f} | {row['pinn-tape_speedup_float32']:.2f} | "
+                         f"{row['pinn-tape_float64_over_float32']:.2f} | "
+                         f"{row['pinn-taylor_pooled_xla_float32_ms']:.1f} | {row['pinn-taylor_speedup_float32']:.2f} | "
+                         f"{row['pinn-taylor_float64_over_float32']:.2f} | "
+                         f"{row['pinn-tape_pooled_gain_xla_float32']:.2f} / {row['pinn-tape_pooled_gain_xla_float64']:.2f} |")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="thread counts (default 1 2)")
+    parser.add_argument("--allocators", nargs="+", choices=sorted(ALLOCATORS), default=["pooled", "system"],
+                        help="TensorFlow CPU allocators, one process each (default pooled system)")
     parser.add_argument("--repetitions", type=int, default=5, help="timed repetitions per case (default 5)")
     parser.add_argument("--calls", type=int, default=10, help="calls per case per repetition (default 10)")
     parser.add_argument("--json", default=None, help="also write the report to this file")
@@ -157,20 +209,24 @@ def main(argv: list[str] | None = None) -> dict:
         return {}
     runs = []
     for threads in args.threads:
-        command = [sys.executable, os.path.abspath(__file__), "--worker", "--threads", str(threads),
-                   "--repetitions", str(args.repetitions), "--calls", str(args.calls)]
-        print(f"threads {threads}: {' '.join(command[1:])}", file=sys.stderr, flush=True)
-        done = subprocess.run(command, capture_output=True, text=True, check=True)
-        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        for allocator in args.allocators:
+            command = [sys.executable, os.path.abspath(__file__), "--worker", "--threads", str(threads),
+                       "--allocators", allocator, "--repetitions", str(args.repetitions), "--calls", str(args.calls)]
+            env = {**os.environ, "TF_CPU_ALLOCATOR_USE_BFC": ALLOCATORS[allocator]}
+            print(f"threads {threads}, {allocator} allocator: {' '.join(command[1:])}", file=sys.stderr, flush=True)
+            done = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
+            runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
     report = {
         "benchmark": "Burgers (N_u 100, N_f 10000, [2, 20 x 8, 1]): time per loss-and-gradient evaluation",
         "runs": runs,
-        "settings": {"threads": args.threads, "repetitions": args.repetitions, "calls": args.calls},
+        "settings": {"threads": args.threads, "allocators": args.allocators, "repetitions": args.repetitions,
+                     "calls": args.calls},
         "machine": {**_runs.machine_info(), "platform": platform.platform()},
         "versions": runs[0]["versions"] if runs else {},
         "date": datetime.date.today().isoformat(),
         "note": "one run on a shared machine; load averages before/after timing are in each run",
     }
+    report["across_allocators"] = across_allocators(runs)
     report["markdown"] = markdown(report)
     print(report["markdown"])
     if args.json:

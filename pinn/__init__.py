@@ -34,6 +34,14 @@ import os as _os
 # TensorFlow's C++ info and warning lines (oneDNN notices, CPU feature hints) are noise for a
 # training run; a user's own setting wins.
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# TensorFlow's pooled (BFC) allocator for CPU tensors instead of the system malloc: a loss-and-
+# gradient evaluation allocates and frees tens of MB, which glibc hands back to the kernel and
+# faults in again on the next call (about 14000 page faults per Burgers evaluation, 28000 with XLA).
+# Pooled, an evaluation makes none and the Burgers example's float64 XLA evaluation takes about
+# half the time (benchmarks/evaluation_speed.py, "allocator" runs). TensorFlow reads the variable
+# when it creates its CPU allocator (its first operation), so it has no effect in a process that ran
+# TensorFlow operations before importing pinn; a user's own setting ("false") wins.
+_os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
 
 from pinn.adam import Adam, adam  # noqa: E402
 from pinn.callbacks import (Callback, CallbackList, ErrorMonitor, HistoryRecorder, LambdaCallback, TimeLimit,
