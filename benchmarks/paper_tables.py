@@ -50,6 +50,9 @@ TABLE1_N_F = (2000, 4000, 6000, 7000, 8000, 10000)
 TABLE2_LAYERS = (2, 4, 6, 8)
 TABLE2_NEURONS = (10, 20, 40)
 PAPER_LBFGS_MAXITER = 50000
+# the paper's plan for every run, whatever examples/burgers.py's defaults are: no Adam phase, then
+# L-BFGS-B for up to 50000 iterations; flags after '--' come later and win (budgets: --lbfgs-maxiter)
+PAPER_PLAN = ("--method", "L-BFGS-B", "--adam-steps", "0", "--lbfgs-maxiter", str(PAPER_LBFGS_MAXITER))
 
 # Raissi, Perdikaris & Karniadakis 2019, J. Comput. Phys. 378, Table 1, rows N_u = 100 and 200
 # (relative L2 error; one run each). The other rows, and Table 2, are not quoted: "n/a".
@@ -176,25 +179,27 @@ def jobs_for(cells: Sequence[Cell], seeds: Sequence[int], out: Path,
     for cell in cells:
         for seed in seeds:
             folder = out / cell.folder / f"seed{seed}"
-            jobs.setdefault(folder, _runs.Run("burgers", folder, (*cell.flags(seed), *extra)))
+            jobs.setdefault(folder, _runs.Run("burgers", folder, (*cell.flags(seed), *PAPER_PLAN, *extra)))
     return list(jobs.values())
 
 
 def budget_label(runs: Iterable[Mapping[str, Any]]) -> str:
     """``"reduced: L-BFGS-B maxiter N, not the paper's 50000; Adam M steps first (the paper:
-    none)"`` when any run had a smaller L-BFGS-B budget (read from its metrics' settings), else
-    ``"full: ..."``."""
+    none)"`` when any run had a smaller budget (read from its metrics' settings), else
+    ``"full: ..."``; a second phase other than the paper's L-BFGS-B is named."""
     runs = list(runs)
     budgets = sorted({int(r["settings"]["run"]["lbfgs_maxiter"]) for r in runs})
     if not budgets:
         return "no runs yet"
+    methods = sorted({str(r["settings"]["run"].get("method", "L-BFGS-B")) for r in runs})
+    method = ", ".join(methods) + ("" if methods == ["L-BFGS-B"] else " (the paper: L-BFGS-B)")
     steps = sorted({int(r["settings"]["run"]["adam_steps"]) for r in runs})
     adam = ("no Adam phase, as the paper" if steps == [0] else
             f"Adam {', '.join(str(a) for a in steps)} steps first (the paper: none)")
     shown = ", ".join(str(b) for b in budgets)
     if budgets[0] < PAPER_LBFGS_MAXITER:
-        return f"reduced: L-BFGS-B maxiter {shown}, not the paper's {PAPER_LBFGS_MAXITER}; {adam}"
-    return f"full: L-BFGS-B maxiter {shown} (the paper's {PAPER_LBFGS_MAXITER}); {adam}"
+        return f"reduced: {method} maxiter {shown}, not the paper's {PAPER_LBFGS_MAXITER}; {adam}"
+    return f"full: {method} maxiter {shown} (the paper's {PAPER_LBFGS_MAXITER}); {adam}"
 
 
 def summarize(cells: Sequence[Cell], runs: Mapping[str, Sequence[Mapping[str, Any]]],

@@ -243,7 +243,10 @@ def format_info(info: dict[str, Any]) -> str:
         keep = ("adam_steps", "lbfgs_maxiter", "gtol", "jit", "quick", "threads", "checkpoint_every")
         rows.append(("run flags", " ".join(f"{k}={settings['run'][k]}" for k in keep if k in settings["run"])))
     stop = metrics.get("lbfgs_message") or ""
-    rows.append(("progress", f"Adam {progress.get('adam_steps', 0)} steps; L-BFGS-B "
+    # the second phase's method: a run's flags name it (runs from before --method: L-BFGS-B); a
+    # checkpoint alone does not
+    second = (settings["run"].get("method", "L-BFGS-B") if settings.get("run") else "second phase")
+    rows.append(("progress", f"Adam {progress.get('adam_steps', 0)} steps; {second} "
                              f"{progress.get('lbfgs_nit', 0)} iterations, {progress.get('lbfgs_nfev', 0)} "
                              f"evaluations" + (f" ({stop})" if stop else "")))
     if metrics:
@@ -255,7 +258,7 @@ def format_info(info: dict[str, Any]) -> str:
             rows.append(("error", f"relative L2 {_g(metrics['relative_l2_error'])}, max abs "
                                   f"{_g(metrics.get('max_abs_error'))}"))
         rows.append(("time", f"{metrics.get('wall_time_s', 0):.1f} s (Adam {metrics.get('adam_time_s', 0):.1f} s, "
-                             f"L-BFGS-B {metrics.get('lbfgs_time_s', 0):.1f} s)"
+                             f"{second} {metrics.get('lbfgs_time_s', 0):.1f} s)"
                              + ("; resumed" if metrics.get("resumed") else "")))
     if checkpoint:
         rows.append(("checkpoint", f"{checkpoint['path']} (written {checkpoint['written']}, "

@@ -95,13 +95,15 @@ def method_name(text: str) -> str:
 
 
 def example_parser(example: str, description: str, *, out: str, adam_steps: int,
-                   lbfgs_maxiter: int, dtype: str = "float64", prog: str | None = None) -> FlagParser:
+                   lbfgs_maxiter: int, dtype: str = "float64", method: str = "L-BFGS-B",
+                   prog: str | None = None) -> FlagParser:
     """A :class:`~pinn.settings.FlagParser` with the flags every example shares.
 
     Problem flags: ``--seed N``, ``--dtype float32|float64``. Run flags: ``--out DIR``,
     ``--adam-steps N``, ``--lbfgs-maxiter N`` (the second phase's iteration limit, whatever its
-    method), ``--method NAME`` (the second phase's method, default L-BFGS-B: a SciPy method or a
-    dense quasi-Newton one, :func:`pinn.optimize.resolve_method`), ``--error-every SECONDS``
+    method), ``--method NAME`` (the second phase's method, default ``method``, L-BFGS-B unless the
+    script says otherwise: a SciPy method or a dense quasi-Newton one,
+    :func:`pinn.optimize.resolve_method`), ``--error-every SECONDS``
     (sample the example's error every so many seconds of training into metrics.json's
     ``error_history``, 0 never; see :func:`train_example`), ``--time-limit SECONDS`` (stop after so
     much training time, 0 none; see :func:`train_example`), ``--quick`` (a run under a minute, for smoke tests:
@@ -119,12 +121,14 @@ def example_parser(example: str, description: str, *, out: str, adam_steps: int,
     parser.run_flag("--out", default=out, help=f"output folder (default {out})")
     parser.run_flag("--adam-steps", type=nonnegative_int, default=None,
                     help=f"Adam warm-up steps (default {adam_steps})")
+    method = method_name(method)
     parser.run_flag("--lbfgs-maxiter", type=nonnegative_int, default=None,
-                    help=f"L-BFGS-B iteration limit, 0 skips L-BFGS-B (default {lbfgs_maxiter})")
-    parser.run_flag("--method", type=method_name, default="L-BFGS-B",
-                    help="the second phase's method: L-BFGS-B (default), another SciPy gradient "
-                         "method, or a dense quasi-Newton one (SSBFGS, SSBroyden1, SSBroyden2, "
-                         "BFGS-dense); --lbfgs-maxiter is its iteration limit")
+                    help="iteration limit of the second phase (--method), 0 skips it (default "
+                         f"{lbfgs_maxiter})")
+    parser.run_flag("--method", type=method_name, default=method,
+                    help="the second phase's method: L-BFGS-B, another SciPy gradient method, or a "
+                         "dense quasi-Newton one (SSBFGS, SSBroyden1, SSBroyden2, BFGS-dense; "
+                         f"networks of at most 20000 weights); default {method}")
     parser.run_flag("--error-every", type=nonnegative_seconds, default=ERROR_EVERY_S,
                     help="sample the error against the reference every SECONDS of training (the "
                          "samples' own time left out) into metrics.json's error_history and "
@@ -679,7 +683,7 @@ def train_example(settings: RunSettings, problem: Any, strategy: Any = None,
     with the run's checkpoint (``OUT/checkpoint.h5``, every ``--checkpoint-every``), its problem
     settings (compared on resume), XLA (``--jit``) and devices (``strategy`` from
     :func:`compute_strategy`), then the plan ``--adam-steps`` Adam steps and ``--lbfgs-maxiter``
-    iterations of ``--method`` (default L-BFGS-B) with ``--gtol``, resumed under
+    iterations of ``--method`` (the script's default unless given) with ``--gtol``, resumed under
     ``--resume``/``--resume-or-start``.
 
     Error history: with ``error`` (a function of no arguments returning the example's error at

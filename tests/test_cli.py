@@ -128,7 +128,7 @@ def test_solve_writes_a_run_that_info_and_plot_read(run_dir):
     assert info_code == 0, info_err
     assert re.search(r"^status\s+completed$", info_out, re.M)
     assert re.search(r"^settings\s+.*n_f=200", info_out, re.M)
-    assert re.search(r"^progress\s+Adam 20 steps; L-BFGS-B 20 iterations", info_out, re.M)
+    assert re.search(r"^progress\s+Adam 20 steps; SSBFGS 20 iterations", info_out, re.M)  # the default
     assert f"{metrics['relative_l2_error']:.3e}" in info_out
     assert f"{metrics['final_loss']:.3e}" in info_out
     assert plot_code == 0, plot_err
@@ -358,3 +358,15 @@ def test_a_checkpoint_from_before_a_new_problem_flag_is_read_with_its_default():
     assert settings.neurons == 20 and settings.widths == 8
     with pytest.raises(ValueError, match="does not know"):
         RunSettings.from_checkpoint_settings({**saved, "layers": 3}, parser)
+
+
+def test_info_names_the_second_phase_method():
+    def info(run):
+        metrics = {"settings": {"example": "burgers", "problem": {"seed": 0}, "run": run}, "lbfgs_nit": 7,
+                   "lbfgs_nfev": 8, "adam_steps": 2, "final_loss": 1.0, "initial_loss": 2.0}
+        return cli.format_info({"run_dir": "r", "state": "completed", "metrics": metrics, "checkpoint": None})
+
+    assert re.search(r"^progress\s+Adam 2 steps; SSBroyden2 7 iterations", info({"method": "SSBroyden2"}), re.M)
+    # a run written before --method existed ran L-BFGS-B
+    assert re.search(r"^progress\s+Adam 2 steps; L-BFGS-B 7 iterations", info({"adam_steps": 2}), re.M)
+    assert "SSBroyden2 0.0 s)" in info({"method": "SSBroyden2"})

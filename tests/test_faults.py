@@ -46,8 +46,11 @@ from pinn.scripts import CHECKPOINT_FILE, METRICS_FILE, STALE_PATTERNS
 _SCRIPT = Path(sys.executable).with_name("pinn")
 PINN = [str(_SCRIPT)] if _SCRIPT.is_file() else [sys.executable, "-m", "pinn.cli"]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "MPLBACKEND": "Agg"}
-#: A problem of a few seconds (the budgets are added per test).
-SMALL = ["--quick", "--no-jit", "--n-f", "200", "--widths", "2", "--verbose", "0", "--error-every", "0"]
+#: A problem of a few seconds (the budgets are added per test). Its second phase is L-BFGS-B, not the
+#: Burgers example's default SSBFGS: these chains are written around L-BFGS-B's phase and counters (a
+#: dense quasi-Newton phase's interrupt and resume are tested in test_qn_resume_and_errors.py).
+SMALL = ["--quick", "--no-jit", "--n-f", "200", "--widths", "2", "--verbose", "0", "--error-every", "0",
+         "--method", "L-BFGS-B"]
 TINY = SMALL + ["--adam-steps", "40", "--lbfgs-maxiter", "400"]
 # What TensorFlow's C++ side prints at import on a machine without CUDA, whatever the log level.
 _NOISE = re.compile(r"^(WARNING: All log messages before absl|[IWEF]\d{4} \d\d:\d\d:\d\d|To enable the "

@@ -56,8 +56,24 @@ def test_table2_8x20_shares_runs_with_table1_main_cell(tmp_path):
     cells = parse_cells("1:100x10000,2:8x20")
     jobs = paper_tables.jobs_for(cells, [0, 1], tmp_path, ["--lbfgs-maxiter", "10"])
     assert len(jobs) == 2
+    # the paper's plan (L-BFGS-B, no Adam) whatever the example's defaults, then the flags after '--'
     assert jobs[0].flags == ("--seed", "0", "--n-u", "100", "--n-f", "10000", "--widths", "8",
-                             "--neurons", "20", "--lbfgs-maxiter", "10")
+                             "--neurons", "20", "--method", "L-BFGS-B", "--adam-steps", "0",
+                             "--lbfgs-maxiter", "50000", "--lbfgs-maxiter", "10")
+
+
+def test_the_flags_after_the_separator_win_over_the_papers_plan():
+    import importlib
+
+    parse = importlib.import_module("pinn.examples.burgers").build_parser().parse_settings
+
+    def settings(extra):
+        flags = paper_tables.jobs_for(parse_cells("100x2000"), [0], Path("unused"), extra)[0].flags
+        s = parse(list(flags))
+        return s.lbfgs_maxiter, s.adam_steps, s.run["method"]
+
+    assert settings([]) == (50000, 0, "L-BFGS-B")
+    assert settings(["--lbfgs-maxiter", "10", "--method", "SSBFGS"]) == (10, 0, "SSBFGS")
 
 
 @pytest.mark.parametrize("text, words", [
@@ -139,6 +155,9 @@ def test_full_budget_label():
                                                     "50000; no Adam phase, as the paper")
     assert "maxiter 500, 50000, not" in paper_tables.budget_label(
         [fake_metrics(0, 1e-3, 50000), fake_metrics(1, 1e-3, 500)])
+    other = fake_metrics(0, 1e-3, 1000)
+    other["settings"]["run"]["method"] = "SSBFGS"
+    assert paper_tables.budget_label([other]).startswith("reduced: SSBFGS (the paper: L-BFGS-B) maxiter 1000")
 
 
 def test_machine_info_names_versions():
@@ -376,3 +395,34 @@ def test_time_to_accuracy_reads_another_error_key():
                         {"cpu": "c", "cores": 2, "tensorflow": "t", "scipy": "s", "numpy": "n", "date": "d"},
                         key="lambda_error_pct", thresholds=(1.0, 0.1), times=(60.0,))
     assert "| x | 20 s (1/1) | - (0/1) |" in text and "| x | 8.0e-01 | 2.0e-01 |" in text
+
+
+def test_time_to_accuracy_lists_every_run_with_its_best_sample():
+    """The per-run table: final error (what the run keeps) beside the best sampled one and when."""
+    import time_to_accuracy as tta
+
+    history = [{"time_s": t, "relative_l2_error": e} for t, e in ((5.0, 1e-2), (200.0, 1e-5), (350.0, 5e-5))]
+    assert tta.best_sample(history) == {"error": 1e-5, "time_s": 200.0}
+    assert tta.best_sample([]) is None
+    runs = {"defaults": [{"seed": 3, "status": "completed", "adam_steps": 200, "lbfgs_nit": 4000,
+                          "training_time_s": 351.2, "relative_l2_error": 5e-5, "error_history": history}]}
+    rows = tta.summarize(runs)
+    assert rows[0]["best_sampled"] == [{"error": 1e-5, "time_s": 200.0}]
+    text = tta.markdown(rows, {"defaults": []}, "cmd",
+                        {"cpu": "c", "cores": 2, "tensorflow": "t", "scipy": "s", "numpy": "n", "date": "d"},
+                        runs=runs)
+    assert "| defaults | 3 | completed | 200 | 4000 | 351 s | 5.0e-05 | 1.0e-05 (200 s) |" in text
+
+
+def test_time_to_accuracy_runs_the_configurations_in_turn_seed_by_seed(tmp_path, monkeypatch):
+    import time_to_accuracy as tta
+
+    order = []
+
+    def fake_run_all(jobs, *args, **kwargs):
+        order.extend((job.folder.parent.name, job.folder.name) for job in jobs)
+        return [{"seed": int(job.folder.name[4:]), "relative_l2_error": 1e-3, "error_history": []} for job in jobs]
+
+    monkeypatch.setattr(tta._runs, "run_all", fake_run_all)
+    tta.main(["--config", "a=--quick", "--config", "b=--quick", "--seeds", "0", "1", "--out", str(tmp_path)])
+    assert order == [("a", "seed0"), ("b", "seed0"), ("a", "seed1"), ("b", "seed1")]
