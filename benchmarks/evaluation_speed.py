@@ -187,7 +187,8 @@ def markdown(report: dict) -> str:
                          f"{row['pinn-tape_float64_over_float32']:.2f} | "
                          f"{row['pinn-taylor_pooled_xla_float32_ms']:.1f} | {row['pinn-taylor_speedup_float32']:.2f} | "
                          f"{row['pinn-taylor_float64_over_float32']:.2f} | "
-                         f"{row['pinn-tape_pooled_gain_xla_float32']:.2f} / {row['pinn-tape_pooled_gain_xla_float64']:.2f} |")
+                         f"{row['pinn-tape_pooled_gain_xla_float32']:.2f} / "
+                         f"{row['pinn-tape_pooled_gain_xla_float64']:.2f} |")
     return "\n".join(lines)
 
 

@@ -64,3 +64,25 @@ def test_import_pinn_selects_the_pooled_allocator_and_evaluations_fault_no_memor
 
 def test_a_users_own_allocator_setting_wins():
     assert faults_per_evaluation("false")["setting"] == "false"
+
+
+def test_the_speed_benchmark_compares_pinn_pooled_with_the_posted_recipe_as_posted():
+    """evaluation_speed.py's summary reads the two processes of a thread count: posted without XLA
+    from the system allocator's, pinn with XLA from the pooled one's."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import evaluation_speed
+
+    def run(allocator, scale):
+        rows = [{"case": kind, "dtype": dtype, "xla": xla,
+                 "ms_per_evaluation": scale * base * (2 if dtype == "float64" else 1) * (0.5 if xla else 1.0)}
+                for kind, base in (("posted", 40.0), ("pinn-tape", 30.0), ("pinn-taylor", 20.0))
+                for dtype in ("float32", "float64") for xla in (False, True)]
+        return {"threads": 1, "allocator": allocator, "rows": rows}
+
+    (row,) = evaluation_speed.across_allocators([run("pooled", 1.0), run("system", 3.0)])
+    assert row["posted_system_float32_ms"] == 120.0          # system, no XLA
+    assert row["pinn-tape_pooled_xla_float32_ms"] == 15.0     # pooled, XLA
+    assert row["pinn-tape_speedup_float32"] == 8.0
+    assert row["pinn-taylor_float64_over_float32"] == 2.0
+    assert row["pinn-tape_pooled_gain_xla_float64"] == 3.0
+    assert evaluation_speed.across_allocators([run("pooled", 1.0)]) == []  # one allocator: no summary
