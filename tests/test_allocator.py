@@ -34,7 +34,8 @@ problem = pinn.Problem(Burgers(), net, points, [pinn.Observations(data, np.zeros
                        dtype="float64")
 objective = pinn.CompiledObjective(problem, jit_compile=False)
 x = np.asarray(objective.layout.flatten())
-objective(x); objective(x)
+for _ in range(4):
+    objective(x)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 for _ in range(5):
     objective(x)
@@ -58,8 +59,10 @@ def faults_per_evaluation(setting: str | None) -> dict:
 def test_import_pinn_selects_the_pooled_allocator_and_evaluations_fault_no_memory_in():
     pooled = faults_per_evaluation(None)
     assert pooled["setting"] == "true"
-    # the pool is reused: no evaluation maps fresh memory (the system malloc: thousands per call)
-    assert pooled["faults"] < 50, pooled
+    # the pool is reused: evaluations map no fresh memory for tensors. Seen: 0 to 240 faults per
+    # evaluation pooled (Python's own allocations vary between machines), about 14000 with glibc's
+    # malloc on the same problem
+    assert pooled["faults"] < 1000, pooled
 
 
 def test_a_users_own_allocator_setting_wins():
