@@ -157,11 +157,10 @@ def markdown(rows: Sequence[Mapping[str, Any]], configs: Mapping[str, list[str]]
                   "best loss, and the reference plays no part in it):", "",
                   "| config | seed | status | Adam steps | second-phase iterations | training time | "
                   "final error | best sampled error (at) |", "|---|---|---|---|---|---|---|---|"]
-        for name, ms in runs.items():
-            for m in ms:
-                best = best_sample(m.get("error_history") or [], key)
+        for row in rows:  # the runs of each configuration, in the order summarize read them
+            for m, best in zip(runs[row["config"]], row["best_sampled"]):
                 time_s = m.get("training_time_s")
-                lines.append(f"| {name} | {m.get('seed')} | {m.get('status')} | {m.get('adam_steps')} | "
+                lines.append(f"| {row['config']} | {m.get('seed')} | {m.get('status')} | {m.get('adam_steps')} | "
                              f"{m.get('lbfgs_nit')} | {'-' if time_s is None else f'{time_s:.0f} s'} | "
                              f"{error(final_error(m, key))} | "
                              + ("-" if best is None else f"{best['error']:.1e} ({best['time_s']:.0f} s)") + " |")

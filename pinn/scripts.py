@@ -121,6 +121,8 @@ def example_parser(example: str, description: str, *, out: str, adam_steps: int,
     parser.run_flag("--out", default=out, help=f"output folder (default {out})")
     parser.run_flag("--adam-steps", type=nonnegative_int, default=None,
                     help=f"Adam warm-up steps (default {adam_steps})")
+    from pinn.quasi_newton import QUASI_NEWTON_DEFAULTS
+
     method = method_name(method)
     parser.run_flag("--lbfgs-maxiter", type=nonnegative_int, default=None,
                     help="iteration limit of the second phase (--method), 0 skips it (default "
@@ -128,7 +130,8 @@ def example_parser(example: str, description: str, *, out: str, adam_steps: int,
     parser.run_flag("--method", type=method_name, default=method,
                     help="the second phase's method: L-BFGS-B, another SciPy gradient method, or a "
                          "dense quasi-Newton one (SSBFGS, SSBroyden1, SSBroyden2, BFGS-dense; "
-                         f"networks of at most 20000 weights); default {method}")
+                         f"networks of at most {QUASI_NEWTON_DEFAULTS['max_dense_size']} weights); "
+                         f"default {method}")
     parser.run_flag("--error-every", type=nonnegative_seconds, default=ERROR_EVERY_S,
                     help="sample the error against the reference every SECONDS of training (the "
                          "samples' own time left out) into metrics.json's error_history and "
