@@ -50,9 +50,10 @@ TABLE1_N_F = (2000, 4000, 6000, 7000, 8000, 10000)
 TABLE2_LAYERS = (2, 4, 6, 8)
 TABLE2_NEURONS = (10, 20, 40)
 PAPER_LBFGS_MAXITER = 50000
+PAPER_METHOD = "L-BFGS-B"  # also the method of runs whose settings name none (written before --method)
 # the paper's plan for every run, whatever examples/burgers.py's defaults are: no Adam phase, then
 # L-BFGS-B for up to 50000 iterations; flags after '--' come later and win (budgets: --lbfgs-maxiter)
-PAPER_PLAN = ("--method", "L-BFGS-B", "--adam-steps", "0", "--lbfgs-maxiter", str(PAPER_LBFGS_MAXITER))
+PAPER_PLAN = ("--method", PAPER_METHOD, "--adam-steps", "0", "--lbfgs-maxiter", str(PAPER_LBFGS_MAXITER))
 
 # Raissi, Perdikaris & Karniadakis 2019, J. Comput. Phys. 378, Table 1, rows N_u = 100 and 200
 # (relative L2 error; one run each). The other rows, and Table 2, are not quoted: "n/a".
@@ -191,8 +192,8 @@ def budget_label(runs: Iterable[Mapping[str, Any]]) -> str:
     budgets = sorted({int(r["settings"]["run"]["lbfgs_maxiter"]) for r in runs})
     if not budgets:
         return "no runs yet"
-    methods = sorted({str(r["settings"]["run"].get("method", "L-BFGS-B")) for r in runs})
-    method = ", ".join(methods) + ("" if methods == ["L-BFGS-B"] else " (the paper: L-BFGS-B)")
+    methods = sorted({str(r["settings"]["run"].get("method", PAPER_METHOD)) for r in runs})
+    method = ", ".join(methods) + ("" if methods == [PAPER_METHOD] else f" (the paper: {PAPER_METHOD})")
     steps = sorted({int(r["settings"]["run"]["adam_steps"]) for r in runs})
     adam = ("no Adam phase, as the paper" if steps == [0] else
             f"Adam {', '.join(str(a) for a in steps)} steps first (the paper: none)")

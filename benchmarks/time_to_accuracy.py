@@ -56,9 +56,11 @@ def time_to(history: Sequence[Mapping[str, Any]], threshold: float, key: str = K
 
 
 def error_at(history: Sequence[Mapping[str, Any]], seconds: float, key: str = KEY) -> float | None:
-    """The smallest error (``key``) sampled up to ``seconds`` of training (the best point's error
-    is what a run stopped then would keep); None when the run has no sample by then or ended before
-    it (a run stopped by ``--time-limit`` ends with a sample at or after the limit)."""
+    """The smallest error (``key``) sampled up to ``seconds`` of training: the same reading as
+    :func:`time_to` (``error_at(h, s) <= e`` exactly when ``time_to(h, e) <= s``). Not what a run
+    stopped then keeps: it keeps its lowest-loss point, whose error is higher where the error rises
+    late. None when the run has no sample by then or ended before it (a run stopped by
+    ``--time-limit`` ends with a sample at or after the limit)."""
     values = [r[key] for r in history if r["time_s"] <= seconds and r.get(key) is not None]
     if not values or history[-1]["time_s"] < seconds:
         return None

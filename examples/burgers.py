@@ -34,8 +34,9 @@ import numpy as np
 
 import pinn
 from pinn.equations import Burgers
-from pinn.scripts import (compute_strategy, example_parser, existing_file, replot, run_metrics,
-                          run_example, train_example, set_seeds, write_outputs)
+from pinn.scripts import (add_resample_flags, compute_strategy, example_parser, existing_file,
+                          replot, resample_plan, run_metrics, run_example, train_example, set_seeds,
+                          write_outputs)
 from pinn.settings import (FlagParser, RunSettings, UsageError, positive_float, positive_int)
 
 NAME = "burgers"
@@ -74,6 +75,7 @@ def build_parser(prog: str | None = None) -> FlagParser:
                         help="reference data (.h5 or .mat; default the packaged burgers_shock.h5)")
     parser.run_flag("--gtol", type=positive_float, default=GTOL,
                     help=f"the second phase's gradient tolerance (default {GTOL:g})")
+    add_resample_flags(parser)
     parser.set_presets(full={"n_f": 10000, "widths": 8, "neurons": 20}, quick=QUICK)
     return parser
 
@@ -109,10 +111,11 @@ def draw_data_points(population: int, n_u: int, draw: str, rng: np.random.Genera
 @dataclasses.dataclass
 class Setup:
     """What :func:`build` makes from the problem flags: the reference grid and solution, the data
-    points, the problem (network, conditions, collocation points)."""
+    points, the problem (network, conditions, collocation points), the domain they are drawn from."""
 
     x: np.ndarray
     t: np.ndarray
+    domain: pinn.Domain
     usol: np.ndarray
     grid: np.ndarray
     points: np.ndarray  # the 456 initial/boundary grid points
@@ -155,7 +158,8 @@ def build(settings: RunSettings) -> Setup:
     network = pinn.mlp(2, 1, [settings.neurons] * settings.widths, "tanh", lower=domain.lower,
                        upper=domain.upper, dtype=settings.dtype, seed=settings.seed)
     problem = pinn.Problem(Burgers(), network, collocation, conditions, dtype=settings.dtype)
-    return Setup(x=x, t=t, usol=usol, grid=pinn.grid_points(x, t), points=points, chosen=chosen,
+    return Setup(x=x, t=t, domain=domain, usol=usol, grid=pinn.grid_points(x, t), points=points,
+                 chosen=chosen,
                  network=network, conditions=conditions, collocation=collocation, problem=problem)
 
 
@@ -188,10 +192,13 @@ def solve(settings: RunSettings) -> dict:
     def tracked_error() -> float:  # metrics.json's error_history, every --error-every s of training
         return pinn.relative_l2_error(setup.predict(), usol)
 
+    resample = resample_plan(settings, setup.domain)
     print(f"Burgers: N_u={settings.n_u}, N_f={settings.n_f}+{len(setup.points)}, network [2, "
           f"{settings.neurons} x {settings.widths}, 1], {settings.dtype}, seed {settings.seed}, "
-          f"Adam {settings.adam_steps}, {settings.method} maxiter {settings.lbfgs_maxiter}", flush=True)
-    result = train_example(settings, problem, strategy, error=tracked_error)
+          f"Adam {settings.adam_steps}, {settings.method} maxiter {settings.lbfgs_maxiter}"
+          + (f", new {resample.method} collocation points every {resample.every}" if resample else ""),
+          flush=True)
+    result = train_example(settings, problem, strategy, error=tracked_error, resample=resample)
 
     prediction = setup.predict()
     error = pinn.relative_l2_error(prediction, usol)

@@ -243,9 +243,11 @@ def format_info(info: dict[str, Any]) -> str:
         keep = ("adam_steps", "lbfgs_maxiter", "gtol", "jit", "quick", "threads", "checkpoint_every")
         rows.append(("run flags", " ".join(f"{k}={settings['run'][k]}" for k in keep if k in settings["run"])))
     stop = metrics.get("lbfgs_message") or ""
-    # the second phase's method: a run's flags name it (runs from before --method: L-BFGS-B); a
-    # checkpoint alone does not
-    second = (settings["run"].get("method", "L-BFGS-B") if settings.get("run") else "second phase")
+    # the second phase's method: a run's flags name it (runs from before --method: the default,
+    # L-BFGS-B); a checkpoint alone does not
+    from pinn.optimize import DEFAULT_METHOD
+
+    second = (settings["run"].get("method", DEFAULT_METHOD) if settings.get("run") else "second phase")
     rows.append(("progress", f"Adam {progress.get('adam_steps', 0)} steps; {second} "
                              f"{progress.get('lbfgs_nit', 0)} iterations, {progress.get('lbfgs_nfev', 0)} "
                              f"evaluations" + (f" ({stop})" if stop else "")))

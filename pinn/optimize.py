@@ -25,7 +25,11 @@ from pinn.tracking import PhaseResult, PhaseTracker
 from pinn.validation import check_int, check_options
 
 __all__ = ["minimize", "LBFGS_DEFAULTS", "GRADIENT_METHODS", "solver_options", "scipy_options",
-           "MethodSpec", "METHODS", "METHOD_NAMES", "METHOD_KINDS", "resolve_method"]
+           "MethodSpec", "METHODS", "METHOD_NAMES", "METHOD_KINDS", "resolve_method", "DEFAULT_METHOD"]
+
+#: The second-phase method wherever none is named (:func:`minimize`, ``Trainer.train``, the
+#: examples' ``--method``, runs written before the method was recorded): the PINN paper's.
+DEFAULT_METHOD = "L-BFGS-B"
 
 #: L-BFGS-B options for PINN training. The first five are the original PINN paper's (Raissi et al.
 #: 2019): ``maxiter`` and ``maxfun`` 50000, ``maxcor`` 50 stored correction pairs, ``maxls`` 50
@@ -90,7 +94,7 @@ def _solver_function(method: str):
     return getattr(m, names[method], None)
 
 
-def solver_options(method: str = "L-BFGS-B") -> list[str]:
+def solver_options(method: str = DEFAULT_METHOD) -> list[str]:
     """Names of the options SciPy's ``method`` accepts (read from SciPy's solver itself)."""
     function = _solver_function(_canonical_method(method))
     if function is None:  # SciPy moved its internals: accept every option (SciPy then warns)
@@ -242,7 +246,7 @@ class _Evaluations:
 def minimize(
     loss_fn: Loss | LossFn | None,
     variables: Sequence[Any] | None = None,
-    method: str = "L-BFGS-B",
+    method: str = DEFAULT_METHOD,
     options: Mapping[str, Any] | None = None,
     callbacks: Iterable[Callback] | None = None,
     jit_compile: bool = False,

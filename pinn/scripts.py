@@ -42,11 +42,12 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import numpy as np
 
 from pinn.atomic import TEMP_PATTERN, remove_stale, write_atomic
+from pinn.validation import check_int
 from pinn.settings import (FlagParser, RunSettings, UsageError, differences, format_usage_error,
                            max_threads, nonnegative_int, nonnegative_seconds, positive_int, seed_int,
                            thread_count)
 
-__all__ = ["example_parser", "NoiseDependentAdam", "run_example", "train_example", "run_metrics", "replot", "method_name",
+__all__ = ["example_parser", "NoiseDependentAdam", "add_resample_flags", "resample_plan", "run_example", "train_example", "run_metrics", "replot", "method_name",
            "nonnegative_seconds",
            "saved_error_history", "write_error_history", "ERROR_HISTORY_FIGURE", "ERROR_EVERY_S", "prepare_run_directory", "restore_run", "write_metrics",
            "write_outputs", "run_status", "set_seeds", "stop_on_signals", "interrupt_signals",
@@ -95,14 +96,14 @@ def method_name(text: str) -> str:
 
 
 def example_parser(example: str, description: str, *, out: str, adam_steps: int,
-                   lbfgs_maxiter: int, dtype: str = "float64", method: str = "L-BFGS-B",
+                   lbfgs_maxiter: int, dtype: str = "float64", method: str | None = None,
                    prog: str | None = None) -> FlagParser:
     """A :class:`~pinn.settings.FlagParser` with the flags every example shares.
 
     Problem flags: ``--seed N``, ``--dtype float32|float64``. Run flags: ``--out DIR``,
     ``--adam-steps N``, ``--lbfgs-maxiter N`` (the second phase's iteration limit, whatever its
-    method), ``--method NAME`` (the second phase's method, default ``method``, L-BFGS-B unless the
-    script says otherwise: a SciPy method or a dense quasi-Newton one,
+    method), ``--method NAME`` (the second phase's method, default ``method``, else
+    :data:`pinn.optimize.DEFAULT_METHOD` (L-BFGS-B): a SciPy method or a dense quasi-Newton one,
     :func:`pinn.optimize.resolve_method`), ``--error-every SECONDS``
     (sample the example's error every so many seconds of training into metrics.json's
     ``error_history``, 0 never; see :func:`train_example`), ``--time-limit SECONDS`` (stop after so
@@ -121,9 +122,10 @@ def example_parser(example: str, description: str, *, out: str, adam_steps: int,
     parser.run_flag("--out", default=out, help=f"output folder (default {out})")
     parser.run_flag("--adam-steps", type=nonnegative_int, default=None,
                     help=f"Adam warm-up steps (default {adam_steps})")
+    from pinn.optimize import DEFAULT_METHOD
     from pinn.quasi_newton import QUASI_NEWTON_DEFAULTS
 
-    method = method_name(method)
+    method = method_name(method or DEFAULT_METHOD)
     parser.run_flag("--lbfgs-maxiter", type=nonnegative_int, default=None,
                     help="iteration limit of the second phase (--method), 0 skips it (default "
                          f"{lbfgs_maxiter})")
@@ -206,6 +208,44 @@ class NoiseDependentAdam:
         if self.steps(settings) == 0 and settings.lbfgs_maxiter == 0:
             raise UsageError("no Adam steps (the default on clean data) and --lbfgs-maxiter 0: nothing "
                              "to train")
+
+
+def add_resample_flags(parser: FlagParser, every: int = 0) -> None:
+    """Add ``--resample-every N`` (draw new collocation points every N Adam steps / second-phase
+    iterations, 0 never; default ``every``) and ``--resample METHOD`` (``lhs``, ``uniform`` or
+    ``residual``; default lhs) to an example whose collocation points come from a
+    :class:`~pinn.geometry.Domain` (it passes :func:`resample_plan`'s result to
+    :func:`train_example`). Run flags: a resumed run keeps the points its checkpoint holds."""
+    from pinn.resample import RESAMPLE_METHODS
+
+    every = check_int(every, "every", minimum=0, meaning="steps/iterations between resamples")
+    parser.run_flag("--resample-every", type=nonnegative_int, default=every,
+                    help="draw new collocation points (as many) every N Adam steps and every N "
+                         "iterations of the second phase, which restarts its line search there and "
+                         f"keeps a dense method's inverse Hessian; 0 never (default {every})")
+    parser.run_flag("--resample", choices=RESAMPLE_METHODS, default=None,
+                    help="how --resample-every draws: lhs or uniform over the domain, or residual "
+                         "(residual-based adaptive: more points where the PDE residual is large); "
+                         "default lhs")
+    parser.add_check(_check_resample_flags)
+
+
+def _check_resample_flags(settings: RunSettings) -> None:
+    if settings.run.get("resample") is not None and not settings.run.get("resample_every"):
+        raise UsageError("argument --resample: it needs --resample-every N > 0 (new points every N "
+                         "steps/iterations)")
+
+
+def resample_plan(settings: RunSettings, domain: Any) -> Any:
+    """The :class:`~pinn.resample.Resample` that ``--resample-every``/``--resample`` ask for, drawing
+    from ``domain`` with the run's ``--seed``; None when ``--resample-every`` is 0 (or the example
+    has no such flags)."""
+    every = int(settings.run.get("resample_every") or 0)
+    if every == 0:
+        return None
+    from pinn.resample import Resample
+
+    return Resample(domain, every, settings.run.get("resample") or "lhs", seed=settings.seed)
 
 
 def _check_shared_flags(settings: RunSettings) -> None:
@@ -681,7 +721,7 @@ def compute_strategy(settings: RunSettings) -> Any:
 
 def train_example(settings: RunSettings, problem: Any, strategy: Any = None,
                   callbacks: Sequence[Any] = (), *, error: Any = None,
-                  error_name: str = "relative_l2_error") -> Any:
+                  error_name: str = "relative_l2_error", resample: Any = None) -> Any:
     """Train ``problem`` as an example's shared run flags say: a :class:`~pinn.trainer.Trainer`
     with the run's checkpoint (``OUT/checkpoint.h5``, every ``--checkpoint-every``), its problem
     settings (compared on resume), XLA (``--jit``) and devices (``strategy`` from
@@ -703,18 +743,21 @@ def train_example(settings: RunSettings, problem: Any, strategy: Any = None,
     one (samples left out, earlier time of a resumed run counted), else by wall time since the
     first phase of this process began.
 
+    Resampling: ``resample`` (a :class:`~pinn.resample.Resample`, e.g. from :func:`resample_plan`)
+    goes to the Trainer.
+
     Returns the :class:`~pinn.trainer.TrainingResult`."""
     from pinn.callbacks import ErrorMonitor, TimeLimit
-    from pinn.optimize import resolve_method
+    from pinn.optimize import DEFAULT_METHOD, resolve_method
     from pinn.trainer import Trainer
 
     if error is not None and not callable(error):
         raise TypeError(f"error must be a function of no arguments or None, got {type(error).__name__}")
-    spec = resolve_method(settings.run.get("method", "L-BFGS-B"))
+    spec = resolve_method(settings.run.get("method", DEFAULT_METHOD))
     trainer = Trainer(problem, jit_compile=settings.jit, strategy=strategy, callbacks=list(callbacks),
                       checkpoint=os.path.join(settings.out, CHECKPOINT_FILE),
                       checkpoint_every=settings.checkpoint_every,
-                      settings=settings.checkpoint_settings())
+                      settings=settings.checkpoint_settings(), resample=resample)
     every = float(settings.run.get("error_every") or 0.0)
     monitor = None
     if error is not None and every > 0:

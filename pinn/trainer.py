@@ -24,7 +24,7 @@ from pinn.checkpoint import Checkpoint, checkpoint_path, fresh_progress, load_ch
 from pinn.history import History
 from pinn.loss import FunctionLoss, Loss, LossFn, as_loss
 from pinn.objective import CompiledObjective
-from pinn.optimize import METHOD_NAMES, minimize
+from pinn.optimize import DEFAULT_METHOD, METHOD_NAMES, minimize
 from pinn.optimize import resolve_method as _method_spec
 import pinn.quasi_newton as qn
 from pinn.resample import Resample
@@ -401,7 +401,7 @@ class Trainer:
         lbfgs: bool = True,
         lbfgs_options: Mapping[str, Any] | None = None,
         *,
-        method: str = "L-BFGS-B",
+        method: str = DEFAULT_METHOD,
         verbose: int = 0,
         callbacks: Iterable[Callback] | None = None,
         resume: bool = False,

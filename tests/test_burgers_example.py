@@ -160,6 +160,37 @@ def test_bad_flags_are_rejected_before_training(tmp_path, capsys):
     assert not (tmp_path / "metrics.json").exists()
 
 
+def test_resample_flags_draw_new_collocation_points_in_both_phases_and_resume(tmp_path):
+    burgers = load_example("burgers")
+    flags = ["--quick", "--out", str(tmp_path), "--verbose", "0", "--error-every", "0",
+             "--adam-steps", "60", "--resample-every", "50", "--resample", "residual"]
+    assert burgers.main(flags + ["--lbfgs-maxiter", "120"]) == 0
+    written = read_metrics(tmp_path)
+    assert written["status"] == "completed" and written["lbfgs_nit"] == 120
+    # Adam step 50; second-phase iterations 50 and 100 (the last 20 end the budget first)
+    assert written["resamples"] == 3
+    assert written["settings"]["run"]["resample_every"] == 50
+    settings = burgers.build_parser().parse_settings(flags)
+    built = burgers.build(settings).collocation
+    saved = pinn.load_checkpoint(tmp_path / "checkpoint.h5")
+    drawn = saved.points["collocation"]
+    assert drawn.shape == built.shape and not np.allclose(drawn, built)
+    lower, upper = np.min(built, axis=0), np.max(built, axis=0)
+    assert np.all(drawn >= lower) and np.all(drawn <= upper)  # from the example's domain
+    # a resumed run goes on from the points the checkpoint holds, with the next draws
+    assert burgers.main(flags + ["--lbfgs-maxiter", "160", "--resume"]) == 0
+    resumed = read_metrics(tmp_path)
+    assert resumed["resumed"] and resumed["lbfgs_nit"] == 160 and resumed["resamples"] == 4
+
+
+def test_resample_method_without_a_period_is_a_usage_error(tmp_path, capsys):
+    burgers = load_example("burgers")
+    assert burgers.main(["--resample", "lhs", "--quick", "--out", str(tmp_path)]) == 2
+    [line] = [line for line in capsys.readouterr().err.splitlines() if line.startswith("burgers.py")]
+    assert line.startswith("burgers.py: error: argument --resample: it needs --resample-every")
+    assert not (tmp_path / "metrics.json").exists()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_default_settings_reach_the_paper_accuracy(tmp_path, seed):

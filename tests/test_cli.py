@@ -173,6 +173,7 @@ def test_info_json_and_a_folder_without_a_run(run_dir, tmp_path, capsys):
     ("--widths", "0"), ("--threads", "-1"), ("--gtol", "-1"), ("--gtol", "nan"), ("--gtol", "inf"),
     ("--error-every", "-1"), ("--n-u", "0"), ("--n-f", "0"), ("--seed", "-1"), ("--adam-steps", "x"),
     ("--dtype", "float16"), ("--n-u-draw", "sobol"), ("--data", "no-such-file.h5"),
+    ("--resample-every", "-1"), ("--resample", "sobol"),
 ])
 def test_bad_flag_values_are_usage_errors(flag, value, tmp_path, capsys):
     out = tmp_path / "run"
@@ -260,12 +261,37 @@ def test_every_flag_is_a_problem_or_a_run_flag():
     assert set(settings.problem) == {"seed", "dtype", "n_u", "n_u_draw", "n_f", "widths", "neurons",
                                  "data"}
     assert {"out", "resume", "verbose", "checkpoint_every", "adam_steps", "lbfgs_maxiter", "jit",
-            "threads", "error_every", "gtol", "quick", "overwrite", "resume_or_start"} <= set(settings.run)
+            "threads", "error_every", "gtol", "quick", "overwrite", "resume_or_start", "resample_every",
+            "resample"} <= set(settings.run)
     assert settings.n_f == burgers.QUICK["n_f"] and settings.adam_steps == burgers.QUICK["adam_steps"]
     assert settings.checkpoint_settings() == {"example": "burgers", **settings.problem}
     parser.add_argument("--forgotten", type=int, default=0)  # neither kind: refused at once
     with pytest.raises(TypeError, match="forgotten"):
         parser.parse_settings([])
+
+
+def test_resample_flags_give_an_example_its_resample_plan(capsys):
+    from pinn.scripts import add_resample_flags, example_parser, resample_plan
+
+    def parser(every):
+        made = example_parser("toy", "a toy", out="runs/toy", adam_steps=10, lbfgs_maxiter=10)
+        add_resample_flags(made, every=every)
+        return made
+
+    domain = pinn.Interval(0.0, 1.0, "x")
+    plan = resample_plan(parser(300).parse_settings(["--seed", "3"]), domain)
+    assert (plan.every, plan.method, plan.seed, plan.domain) == (300, "lhs", 3, domain)
+    plan = resample_plan(parser(0).parse_settings(["--resample-every", "50", "--resample", "residual"]), domain)
+    assert (plan.every, plan.method) == (50, "residual")
+    assert resample_plan(parser(300).parse_settings(["--resample-every", "0"]), domain) is None
+    assert resample_plan(example_parser("toy", "a toy", out="o", adam_steps=1, lbfgs_maxiter=1)
+                         .parse_settings([]), domain) is None  # an example without the flags
+    with pytest.raises(SystemExit) as stopped:  # a usage error: exit 2, the message on stderr
+        parser(0).parse_settings(["--resample", "uniform"])
+    assert stopped.value.code == 2
+    assert "argument --resample: it needs --resample-every" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="every"):
+        parser(-1)
 
 
 # -- signals: exit 130 / 143, the run ends at its best weights ------------------------------------
