@@ -194,7 +194,7 @@ def test_resample_method_without_a_period_is_a_usage_error(tmp_path, capsys):
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_default_settings_reach_the_paper_accuracy(tmp_path, seed):
-    """The issue's target: relative L2 error <= 1e-3 with the default settings (Adam 200, SSBFGS 4000:
+    """The issue's target: relative L2 error <= 1e-3 with the default settings (Adam 100, SSBFGS 4000:
     about 6 min each on 2 cores)."""
     burgers = load_example("burgers")
     assert burgers.main(["--seed", str(seed), "--out", str(tmp_path), "--verbose", "0"]) == 0
