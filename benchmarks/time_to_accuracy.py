@@ -31,6 +31,7 @@ error in percent:
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import shlex
 import statistics
@@ -55,14 +56,17 @@ def time_to(history: Sequence[Mapping[str, Any]], threshold: float, key: str = K
     return None
 
 
-def error_at(history: Sequence[Mapping[str, Any]], seconds: float, key: str = KEY) -> float | None:
+def error_at(history: Sequence[Mapping[str, Any]], seconds: float, key: str = KEY,
+             finished: bool = False) -> float | None:
     """The smallest error (``key``) sampled up to ``seconds`` of training: the same reading as
     :func:`time_to` (``error_at(h, s) <= e`` exactly when ``time_to(h, e) <= s``). Not what a run
     stopped then keeps: it keeps its lowest-loss point, whose error is higher where the error rises
-    late. None when the run has no sample by then or ended before it (a run stopped by
-    ``--time-limit`` ends with a sample at or after the limit)."""
+    late. None when the run has no sample by then, or when it ended before then without having
+    ``finished`` its plan (stopped by ``--time-limit``, interrupted: what it would have reached is
+    unknown; a run stopped by ``--time-limit`` ends with a sample at or after the limit). A run that
+    finished its plan earlier counts with its samples: its training was over."""
     values = [r[key] for r in history if r["time_s"] <= seconds and r.get(key) is not None]
-    if not values or history[-1]["time_s"] < seconds:
+    if not values or (history[-1]["time_s"] < seconds and not finished):
         return None
     return float(min(values))
 
@@ -114,7 +118,8 @@ def summarize(runs: Mapping[str, list[dict[str, Any]]], key: str = KEY,
             row[f"time_to_{threshold:g}"] = times_to
             row[f"median_time_to_{threshold:g}"] = statistics.median(reached) if reached else None
         for seconds in times:
-            errors = [error_at(h, seconds, key) for h in histories]
+            errors = [error_at(h, seconds, key, finished=m.get("status") == "completed")
+                      for h, m in zip(histories, metrics)]
             known = [e for e in errors if e is not None]
             row[f"error_at_{seconds:g}s"] = errors
             row[f"median_error_at_{seconds:g}s"] = statistics.median(known) if known else None
@@ -216,6 +221,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     rows = summarize(runs, args.key, args.thresholds, args.times)
     command = "python benchmarks/time_to_accuracy.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
     machine = _runs.machine_info()
+    finished = [(job.folder / "metrics.json").stat().st_mtime for job in every
+                if (job.folder / "metrics.json").is_file()]
+    if finished:  # when the runs were made, not when this report was written
+        machine["date"] = datetime.datetime.fromtimestamp(max(finished), datetime.timezone.utc).strftime(
+            "%Y-%m-%d %H:%M UTC (the last run's end)")
     report = {"command": command, "example": args.example, "key": args.key, "configs": configs,
               "machine": machine, "rows": rows,
               "runs": {name: [{k: m.get(k) for k in ("seed", "status", args.key, "adam_steps", "lbfgs_nit",

@@ -20,9 +20,11 @@ import numpy as np
 
 from pinn.validation import check_int, check_number
 
-__all__ = ["Resample", "RESAMPLE_METHODS"]
+__all__ = ["Resample", "RESAMPLE_METHODS", "DEFAULT_RESAMPLE_METHOD"]
 
 RESAMPLE_METHODS = ("uniform", "lhs", "residual")
+#: How a :class:`Resample` draws unless told.
+DEFAULT_RESAMPLE_METHOD = "lhs"
 
 
 class Resample:
@@ -39,7 +41,7 @@ class Resample:
             (defaults 1 and 1, RAD's recommended values).
     """
 
-    def __init__(self, domain: Any, every: int, method: str = "lhs", *,
+    def __init__(self, domain: Any, every: int, method: str = DEFAULT_RESAMPLE_METHOD, *,
                  point_set: str = "collocation", seed: int = 0, candidates: int | None = None,
                  k: float = 1.0, c: float = 1.0) -> None:
         if not hasattr(domain, "sample_interior"):

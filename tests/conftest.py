@@ -29,6 +29,22 @@ def paper_file():
     return find
 
 
+@pytest.fixture
+def stop_at():
+    """``stop_at(n)``: a pinn.Callback that stops the second phase at iteration n."""
+    import pinn
+
+    class StopAt(pinn.Callback):
+        def __init__(self, iteration: int) -> None:
+            self.iteration = iteration
+
+        def on_iteration_end(self, iteration, logs):
+            if logs["phase"] != "adam" and iteration == self.iteration:
+                self.stop_training = True
+
+    return StopAt
+
+
 @pytest.fixture(autouse=True)
 def _forget_earlier_interrupts():
     """Tests raise KeyboardInterrupt (as Ctrl-C would) one after another; a Trainer takes a second

@@ -366,10 +366,15 @@ def test_time_to_accuracy_reads_the_error_history():
     assert tta.time_to(history, 1e-2) == 10.0 and tta.time_to(history, 6.7e-4) == 70.0
     assert tta.time_to(history, 1e-5) is None
     assert tta.error_at(history, 60.0) == 8e-4 and tta.error_at(history, 120.0) == 6e-4
-    assert tta.error_at(history, 300.0) is None  # the run ended before 300 s
+    assert tta.error_at(history, 300.0) is None  # the run stopped before 300 s: unknown there
+    assert tta.error_at(history, 300.0, finished=True) == 2e-4  # it had finished: its lowest
     rows = tta.summarize({"x": [{"seed": 0, "relative_l2_error": 2e-4, "error_history": history},
                                 {"seed": 1, "relative_l2_error": 1e-1, "error_history": history[:1]}]})
     assert rows[0]["time_to_0.01"] == [10.0, None] and rows[0]["median_time_to_0.01"] == 10.0
+    assert rows[0]["error_at_300s"] == [None, None]  # no status: neither run counts as finished
+    rows = tta.summarize({"x": [{"seed": 0, "status": "completed", "error_history": history},
+                                {"seed": 1, "status": "stopped", "error_history": history[:1]}]})
+    assert rows[0]["error_at_300s"] == [2e-4, None] and rows[0]["median_error_at_300s"] == 2e-4
     assert tta.parse_config("ssbfgs=--method SSBFGS --adam-steps 300") == (
         "ssbfgs", ["--method", "SSBFGS", "--adam-steps", "300"])
     for bad in ("no-equals", "1x=--quick", "a=--seed 3"):

@@ -137,18 +137,11 @@ def rosenbrock(n=10):
     return loss, x
 
 
-class StopAt(pinn.Callback):
-    def __init__(self, iteration):
-        self.iteration = iteration
-
-    def on_iteration_end(self, iteration, logs):
-        if logs["phase"] != "adam" and iteration == self.iteration:
-            self.stop_training = True
-
 
 @pytest.mark.parametrize("method", ["SSBFGS", "SSBroyden2"])
 @pytest.mark.parametrize("split", ["maxiter", "callback"])
-def test_a_dense_quasi_newton_run_resumed_from_its_checkpoint_continues_exactly(tmp_path, method, split):
+def test_a_dense_quasi_newton_run_resumed_from_its_checkpoint_continues_exactly(tmp_path, method, split,
+                                                                               stop_at):
     loss, x = rosenbrock()
     whole = pinn.Trainer(loss_fn=loss, variables=[x]).train(
         adam_steps=3, lbfgs_options={"maxiter": 30, "gtol": 0.0}, method=method)
@@ -162,7 +155,7 @@ def test_a_dense_quasi_newton_run_resumed_from_its_checkpoint_continues_exactly(
         first.train(adam_steps=3, lbfgs_options={"maxiter": 13, "gtol": 0.0}, method=method)
     else:
         result = first.train(adam_steps=3, lbfgs_options={"maxiter": 30, "gtol": 0.0}, method=method,
-                             callbacks=[StopAt(13)])
+                             callbacks=[stop_at(13)])
         assert result.status == "stopped"
     saved = load_checkpoint(path)
     assert saved.quasi_newton is not None and saved.quasi_newton["iteration"] == 13
