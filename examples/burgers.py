@@ -34,9 +34,9 @@ import numpy as np
 
 import pinn
 from pinn.equations import Burgers
-from pinn.scripts import (add_resample_flags, compute_strategy, example_parser, existing_file,
-                          replot, resample_plan, run_metrics, run_example, train_example, set_seeds,
-                          write_outputs)
+from pinn.scripts import (add_float32_flag, add_resample_flags, compute_strategy, example_parser,
+                          existing_file, float32_twin, replot, resample_plan, run_metrics,
+                          run_example, train_example, set_seeds, write_outputs)
 from pinn.settings import (FlagParser, RunSettings, UsageError, positive_float, positive_int)
 
 NAME = "burgers"
@@ -52,6 +52,7 @@ METHOD = "SSBFGS"
 LBFGS_MAXITER = 4000
 DTYPE = "float64"
 GTOL = 1e-10
+FLOAT32_ITERATIONS = 0
 N_U_DRAW = "stratified"  # the paper's uniform draw leaves seed 0 a 0.23-wide gap in u(0, x): README
 QUICK = {"adam_steps": 200, "lbfgs_maxiter": 1500, "n_f": 1000, "widths": 4, "neurons": 20}
 
@@ -77,6 +78,7 @@ def build_parser(prog: str | None = None) -> FlagParser:
     parser.run_flag("--gtol", type=positive_float, default=GTOL,
                     help=f"the second phase's gradient tolerance (default {GTOL:g})")
     add_resample_flags(parser)
+    add_float32_flag(parser, FLOAT32_ITERATIONS)
     parser.set_presets(full={"n_f": 10000, "widths": 8, "neurons": 20}, quick=QUICK)
     return parser
 
@@ -197,9 +199,12 @@ def solve(settings: RunSettings) -> dict:
     print(f"Burgers: N_u={settings.n_u}, N_f={settings.n_f}+{len(setup.points)}, network [2, "
           f"{settings.neurons} x {settings.widths}, 1], {settings.dtype}, seed {settings.seed}, "
           f"Adam {settings.adam_steps}, {settings.method} maxiter {settings.lbfgs_maxiter}"
-          + (f", new {resample.method} collocation points every {resample.every}" if resample else ""),
+          + (f", new {resample.method} collocation points every {resample.every}" if resample else "")
+          + (f", float32 for Adam and the first {settings.float32_iterations} iterations"
+             if settings.float32_iterations else ""),
           flush=True)
-    result = train_example(settings, problem, strategy, error=tracked_error, resample=resample)
+    result = train_example(settings, problem, strategy, error=tracked_error, resample=resample,
+                           float32_problem=float32_twin(settings, build))
 
     prediction = setup.predict()
     error = pinn.relative_l2_error(prediction, usol)

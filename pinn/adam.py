@@ -159,7 +159,8 @@ def adam(
     last = None
     best_state = optimizer.state()
     status, message = Status.LIMIT_REACHED, f"completed {steps} steps"
-    callback_list.on_phase_begin({"phase": phase, "started": tracker.start, "options": {"steps": steps}, "method": "Adam"})
+    callback_list.on_phase_begin({"phase": phase, "started": tracker.start, "options": {"steps": steps}, "method": "Adam",
+                                  "dtype": objective.dtype.name})
     try:
         for i in range(steps):
             evaluation = objective(x)

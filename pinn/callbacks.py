@@ -16,8 +16,9 @@ logs)`` once per step/iteration, then ``on_phase_end(logs)``. ``logs`` is a dict
   phase, the weights after an Adam step. The variables may hold another point (a line-search
   point); do not modify it.
 
-``on_phase_begin``'s logs hold ``phase``, ``method``, ``options`` and ``started``: the
-``time.perf_counter()`` value that the phase's ``time`` is counted from.
+``on_phase_begin``'s logs hold ``phase``, ``method``, ``options``, ``dtype`` (of the loss evaluated:
+``"float32"`` in a Trainer's float32 stage) and ``started``: the ``time.perf_counter()`` value that
+the phase's ``time`` is counted from.
 
 A phase resumed from a checkpoint numbers its iterations (and counts ``nfev``) on from where the
 earlier run stopped.
@@ -155,7 +156,8 @@ class ProgressLogger(Callback):
 
     def on_phase_begin(self, logs: Mapping[str, Any]) -> None:
         self._last = None
-        self._write(f"[{logs['phase']}] start")
+        dtype = logs.get("dtype")
+        self._write(f"[{logs['phase']}] start" + (f" ({dtype})" if dtype else ""))
 
     def on_iteration_end(self, iteration: int, logs: Mapping[str, Any]) -> None:
         self._last = (iteration, logs)

@@ -8,7 +8,8 @@ A checkpoint holds what a :class:`~pinn.trainer.Trainer` needs to go on where it
 - ``history``: every :class:`~pinn.history.HistoryRecord` so far (both phases, named terms);
 - ``progress``: how far the current training plan got: Adam steps taken and how that phase
   ended, the second (SciPy) phase's iterations and evaluations and how it ended (a
-  :class:`~pinn.status.Status` value; None while it has not), resamples drawn;
+  :class:`~pinn.status.Status` value; None while it has not), resamples drawn, whether a
+  float32 stage has ended;
 - ``points``: point sets replaced during training (resampling), so a resume uses the same points;
 - ``quasi_newton``: the state of a dense quasi-Newton second phase
   (:class:`~pinn.quasi_newton.QuasiNewtonState`: the inverse-Hessian estimate, the last iterate,
@@ -79,7 +80,7 @@ _HISTORY_FLOAT_COLUMNS = ("loss", "time")
 def fresh_progress() -> dict[str, Any]:
     """The progress of a plan not yet started (see :attr:`Checkpoint.progress`)."""
     return {"adam_steps": 0, "adam_status": None, "adam_current": True, "lbfgs_nit": 0,
-            "lbfgs_nfev": 0, "lbfgs_status": None, "resamples": 0}
+            "lbfgs_nfev": 0, "lbfgs_status": None, "resamples": 0, "float32_ended": False}
 
 
 _PROGRESS_INTS = ("adam_steps", "lbfgs_nit", "lbfgs_nfev", "resamples")
@@ -103,8 +104,9 @@ def _check_progress(progress: Any, where: str) -> dict[str, Any]:
         if merged[key] is not None and merged[key] not in {s.value for s in Status}:
             raise ValueError(f"{where}: progress[{key!r}] must be None or one of "
                              f"{[s.value for s in Status]}, got {merged[key]!r}")
-    if not isinstance(merged["adam_current"], bool):
-        raise ValueError(f"{where}: progress['adam_current'] must be true or false")
+    for key in ("adam_current", "float32_ended"):
+        if not isinstance(merged[key], bool):
+            raise ValueError(f"{where}: progress[{key!r}] must be true or false")
     return merged
 
 
@@ -124,7 +126,8 @@ class Checkpoint:
             other phase moved them since), ``lbfgs_nit`` and ``lbfgs_nfev`` (iterations and
             evaluations of the second, SciPy phase), ``lbfgs_status`` (how it ended, a
             :class:`~pinn.status.Status` value; None while it has not), ``resamples`` (point
-            draws so far).
+            draws so far), ``float32_ended`` (a float32 stage of the plan is over: see
+            :meth:`pinn.Trainer.train`'s ``float32_iterations``).
         settings: a JSON-serialisable description of the run (e.g. a script's flags), so that a
             resume can refuse a checkpoint of another setup.
         points: point sets replaced during training, ``{name: (N, d) float64}``.

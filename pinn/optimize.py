@@ -371,7 +371,8 @@ def minimize(
         return tracker.result(status, message, best.x, best.fun, best.jac, best.terms,
                               best.coefficients, scipy=scipy_result)
 
-    callback_list.on_phase_begin({"phase": phase, "started": tracker.start, "options": dict(resolved), "method": method})
+    callback_list.on_phase_begin({"phase": phase, "started": tracker.start, "options": dict(resolved), "method": method,
+                                  "dtype": objective.dtype.name})
     try:
         with threadpool_limits(limits=blas_threads, user_api="blas"):
             scipy_result = scipy.optimize.minimize(

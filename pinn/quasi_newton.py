@@ -877,6 +877,7 @@ def quasi_newton(
             state.p = -gamma * state.g
 
     callback_list.on_phase_begin({"phase": phase, "started": tracker.start, "options": dict(resolved), "method": method,
+                                  "dtype": objective.dtype.name,
                                   "update_backend": update_backend})
     status: Status | None = None
     message = ""

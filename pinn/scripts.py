@@ -47,7 +47,8 @@ from pinn.settings import (FlagParser, RunSettings, UsageError, differences, for
                            max_threads, nonnegative_int, nonnegative_seconds, positive_int, seed_int,
                            thread_count)
 
-__all__ = ["example_parser", "NoiseDependentAdam", "add_resample_flags", "resample_plan", "run_example", "train_example", "run_metrics", "replot", "method_name",
+__all__ = ["example_parser", "NoiseDependentAdam", "add_resample_flags", "resample_plan",
+           "add_float32_flag", "float32_twin", "run_example", "train_example", "run_metrics", "replot", "method_name",
            "nonnegative_seconds",
            "saved_error_history", "write_error_history", "ERROR_HISTORY_FIGURE", "ERROR_EVERY_S", "prepare_run_directory", "restore_run", "write_metrics",
            "write_outputs", "run_status", "set_seeds", "stop_on_signals", "interrupt_signals",
@@ -213,10 +214,11 @@ class NoiseDependentAdam:
 def add_resample_flags(parser: FlagParser, every: int = 0) -> None:
     """Add ``--resample-every N`` (draw new collocation points every N Adam steps / second-phase
     iterations, 0 never; default ``every``) and ``--resample METHOD`` (``lhs``, ``uniform`` or
-    ``residual``; default lhs) to an example whose collocation points come from a
+    ``residual``; default :data:`pinn.resample.DEFAULT_RESAMPLE_METHOD`) to an example whose
+    collocation points come from a
     :class:`~pinn.geometry.Domain` (it passes :func:`resample_plan`'s result to
     :func:`train_example`). Run flags: a resumed run keeps the points its checkpoint holds."""
-    from pinn.resample import RESAMPLE_METHODS
+    from pinn.resample import DEFAULT_RESAMPLE_METHOD, RESAMPLE_METHODS
 
     every = check_int(every, "every", minimum=0, meaning="steps/iterations between resamples")
     parser.run_flag("--resample-every", type=nonnegative_int, default=every,
@@ -226,7 +228,7 @@ def add_resample_flags(parser: FlagParser, every: int = 0) -> None:
     parser.run_flag("--resample", choices=RESAMPLE_METHODS, default=None,
                     help="how --resample-every draws: lhs or uniform over the domain, or residual "
                          "(residual-based adaptive: more points where the PDE residual is large); "
-                         "default lhs")
+                         f"default {DEFAULT_RESAMPLE_METHOD}")
     parser.add_check(_check_resample_flags)
 
 
@@ -243,9 +245,40 @@ def resample_plan(settings: RunSettings, domain: Any) -> Any:
     every = int(settings.run.get("resample_every") or 0)
     if every == 0:
         return None
-    from pinn.resample import Resample
+    from pinn.resample import DEFAULT_RESAMPLE_METHOD, Resample
 
-    return Resample(domain, every, settings.run.get("resample") or "lhs", seed=settings.seed)
+    return Resample(domain, every, settings.run.get("resample") or DEFAULT_RESAMPLE_METHOD,
+                    seed=settings.seed)
+
+
+def add_float32_flag(parser: FlagParser, iterations: int = 0) -> None:
+    """Add ``--float32-iterations N`` (default ``iterations``): the Adam steps and the first N
+    second-phase iterations in float32, the rest in float64 (:meth:`pinn.Trainer.train`'s
+    ``float32_iterations``), to an example that builds its problem again in float32 for it
+    (:func:`float32_twin`). A run flag; with ``--dtype float32`` the whole run is float32 and
+    the flag must be 0."""
+    iterations = check_int(iterations, "iterations", meaning="second-phase iterations in float32")
+    parser.run_flag("--float32-iterations", type=nonnegative_int, default=iterations,
+                    help="evaluate the Adam steps and the first N second-phase iterations in "
+                         "float32 (about half the cost per evaluation on a CPU), then go on in "
+                         "float64 from there; 0: float64 throughout "
+                         f"(default {iterations}; with --dtype float32: 0)")
+    parser.add_check(_check_float32_flag)
+
+
+def _check_float32_flag(settings: RunSettings) -> None:
+    if settings.run.get("float32_iterations") and settings.dtype != "float64":
+        raise UsageError(f"argument --float32-iterations: a float32 stage needs --dtype float64, "
+                         f"got --dtype {settings.dtype}; pass --float32-iterations 0")
+
+
+def float32_twin(settings: RunSettings, build: Callable[[RunSettings], Any]) -> Any:
+    """The problem built again in float32 for ``--float32-iterations`` (``build(settings with
+    --dtype float32).problem``: the same seed, so the same points and data), or None when the
+    flag is 0 or the example has none."""
+    if not settings.run.get("float32_iterations"):
+        return None
+    return build(settings.replace(dtype="float32")).problem
 
 
 def _check_shared_flags(settings: RunSettings) -> None:
@@ -721,7 +754,8 @@ def compute_strategy(settings: RunSettings) -> Any:
 
 def train_example(settings: RunSettings, problem: Any, strategy: Any = None,
                   callbacks: Sequence[Any] = (), *, error: Any = None,
-                  error_name: str = "relative_l2_error", resample: Any = None) -> Any:
+                  error_name: str = "relative_l2_error", resample: Any = None,
+                  float32_problem: Any = None) -> Any:
     """Train ``problem`` as an example's shared run flags say: a :class:`~pinn.trainer.Trainer`
     with the run's checkpoint (``OUT/checkpoint.h5``, every ``--checkpoint-every``), its problem
     settings (compared on resume), XLA (``--jit``) and devices (``strategy`` from
@@ -746,6 +780,9 @@ def train_example(settings: RunSettings, problem: Any, strategy: Any = None,
     Resampling: ``resample`` (a :class:`~pinn.resample.Resample`, e.g. from :func:`resample_plan`)
     goes to the Trainer.
 
+    Float32 stage: ``float32_problem`` (from :func:`float32_twin`) goes to the Trainer, and
+    ``--float32-iterations`` to ``train``.
+
     Returns the :class:`~pinn.trainer.TrainingResult`."""
     from pinn.callbacks import ErrorMonitor, TimeLimit
     from pinn.optimize import DEFAULT_METHOD, resolve_method
@@ -757,7 +794,8 @@ def train_example(settings: RunSettings, problem: Any, strategy: Any = None,
     trainer = Trainer(problem, jit_compile=settings.jit, strategy=strategy, callbacks=list(callbacks),
                       checkpoint=os.path.join(settings.out, CHECKPOINT_FILE),
                       checkpoint_every=settings.checkpoint_every,
-                      settings=settings.checkpoint_settings(), resample=resample)
+                      settings=settings.checkpoint_settings(), resample=resample,
+                      float32_problem=float32_problem)
     every = float(settings.run.get("error_every") or 0.0)
     monitor = None
     if error is not None and every > 0:
@@ -777,6 +815,7 @@ def train_example(settings: RunSettings, problem: Any, strategy: Any = None,
         method=spec.name,
         verbose=settings.verbose,
         resume=settings.resume or settings.resume_or_start,
+        float32_iterations=int(settings.run.get("float32_iterations") or 0),
     )
     result.error_history = [dict(r) for r in monitor.records] if monitor is not None else []
     return result

@@ -1,9 +1,9 @@
 """Training runs: an Adam warm-up, then a SciPy method (L-BFGS-B), with one history across phases.
 
 A :class:`Trainer` owns the training state in one place: one compiled value-and-gradient function
-(traced once for all its ``train`` calls: resume, extension, resampling), the flat layout of the
-variables, Adam's moments, the history, and the progress of the current plan, which is what a
-checkpoint holds.
+(traced once for all its ``train`` calls: resume, extension, resampling; a second one for the
+problem's float32 twin when a plan starts with a float32 stage), the flat layout of the variables,
+Adam's moments, the history, and the progress of the current plan, which is what a checkpoint holds.
 """
 
 from __future__ import annotations
@@ -130,8 +130,23 @@ class TrainingResult:
         }
 
 
-class _CheckpointFailed(Exception):
-    pass
+def _parts(loss: Any, name: str) -> set[int]:
+    """The ids of a Problem's equation, conditions or network (empty for other losses)."""
+    part = getattr(loss, name, None)
+    if part is None:
+        return set()
+    return {id(p) for p in part} if isinstance(part, (list, tuple)) else {id(part)}
+
+
+def _as_problem_loss(problem: Any, name: str) -> Loss:
+    """A :class:`~pinn.loss.Loss` as given, or one made of an object with ``loss()`` and
+    ``variables``."""
+    if isinstance(problem, Loss):
+        return problem
+    if not callable(getattr(problem, "loss", None)) or not hasattr(problem, "variables"):
+        raise TypeError(f"{name} must be a pinn.Loss (e.g. a pinn.Problem) or have a loss() method "
+                        f"and a variables list, got {type(problem).__name__}")
+    return FunctionLoss(problem.loss, problem.variables)
 
 
 class _ProgressTracker(Callback):
@@ -180,6 +195,11 @@ class Trainer:
         chunk_size: evaluate the loss's chunkable point sets (a Problem's collocation points) in
             chunks of at most this many rows; same loss and gradient, less memory.
         resample: a :class:`~pinn.resample.Resample`: new points every N steps/iterations.
+        float32_problem: the same problem built in float32 (its own network of the same shapes,
+            the same point sets), for a float32 stage at the start of a plan (``train``'s
+            ``float32_iterations``): evaluations there cost about half as much on a CPU. The
+            problem's own variables must then be float64; they stay the run's weights (the
+            checkpoint, the result), and the twin's are set from them at each evaluation.
         strategy: a ``tf.distribute`` strategy for data-parallel evaluation (see
             :mod:`pinn.distribute`): every phase sees the single-device loss and gradient to
             round-off; only the chief writes the checkpoint (every worker reads it to resume, so
@@ -205,18 +225,12 @@ class Trainer:
         chunk_size: int | None = None,
         resample: Resample | None = None,
         strategy: Any = None,
+        float32_problem: Any = None,
     ) -> None:
         if problem is not None:
             if loss_fn is not None or variables is not None:
                 raise ValueError("give either problem, or loss_fn and variables, not both")
-            if not isinstance(problem, Loss):
-                if not callable(getattr(problem, "loss", None)) or not hasattr(problem, "variables"):
-                    raise TypeError(
-                        "problem must be a pinn.Loss (e.g. a pinn.Problem) or have a loss() method "
-                        f"and a variables list, got {type(problem).__name__}"
-                    )
-                problem = FunctionLoss(problem.loss, problem.variables)
-            loss: Loss = problem
+            loss: Loss = _as_problem_loss(problem, "problem")
         else:
             if loss_fn is None or variables is None:
                 raise ValueError("give a problem, or both loss_fn and variables")
@@ -241,6 +255,9 @@ class Trainer:
         self.resample = resample
         self.layout = self.objective.layout
         self.variables = self.layout.variables
+        self.float32_objective = (None if float32_problem is None else self._float32_twin(
+            float32_problem, jit_compile=jit_compile, chunk_size=chunk_size, strategy=strategy))
+        self._float32_running = False
         self.callbacks = list(callbacks or [])
         self.jit_compile = bool(jit_compile)
         self.checkpoint_every = checkpoint_every
@@ -251,6 +268,49 @@ class Trainer:
         self.progress: dict[str, Any] = fresh_progress()
         self._save_error: OSError | None = None
         self._call_callbacks: list[Callback] = []
+
+    def _float32_twin(self, float32_problem: Any, **compile_options: Any) -> CompiledObjective:
+        """The compiled objective of ``float32_problem``, checked against the trainer's own."""
+        twin = CompiledObjective(_as_problem_loss(float32_problem, "float32_problem"), **compile_options)
+        if self.layout.dtype.name != "float64":
+            raise ValueError(f"float32_problem: the problem's variables are {self.layout.dtype.name}; a "
+                             "float32 stage needs a float64 problem (its weights are the run's)")
+        if twin.layout.dtype.name != "float32":
+            raise ValueError(f"float32_problem must have float32 variables, got {twin.layout.dtype.name}")
+        theirs, ours = ([tuple(int(d) for d in s) for s in layout.shapes] for layout in (twin.layout, self.layout))
+        if theirs != ours:
+            raise ValueError(f"float32_problem has variables of shapes {theirs}, the problem {ours}: "
+                             "build it with the same network")
+        for name, ours in self.objective.points.items():
+            theirs = twin.points.get(name)
+            if theirs is None or theirs.shape != ours.shape or not np.allclose(theirs, ours, rtol=1e-6, atol=0):
+                raise ValueError(f"float32_problem's point set {name!r} differs from the problem's: "
+                                 "build it from the same points (the same seed)")
+        shared = [name for name in ("equation", "conditions", "network")
+                  if _parts(self.loss, name) & _parts(twin.loss, name)]
+        if shared:  # a Problem builds its parts in its dtype: one object cannot serve both
+            raise ValueError(f"float32_problem shares its {' and '.join(shared)} with the problem: "
+                             "build it anew in float32 (e.g. with the function that built the problem)")
+        if set(twin.points) != set(self.objective.points):
+            raise ValueError(f"float32_problem has point sets {sorted(twin.points)}, the problem "
+                             f"{sorted(self.objective.points)}")
+        return twin
+
+    def _stage_objective(self, float32: bool) -> CompiledObjective:
+        """The objective a segment of the plan evaluates: the float32 twin (its variables set from
+        the float64 ones, which stay the run's weights) or the trainer's own."""
+        if not float32:
+            return self.objective
+        self.float32_objective.layout.set_flat(self.layout.flatten())
+        self._float32_running = True
+        return self.float32_objective
+
+    def _end_stage(self, result: PhaseResult | None) -> None:
+        """After a float32 segment (ended, stopped or interrupted): the float64 variables take the
+        point it left (float64 values: the iterate, not its float32 rounding)."""
+        if self._float32_running and result is not None:
+            self.layout.set_flat(result.x)
+        self._float32_running = False
 
     # -- the training state, saved and restored -----------------------------------------------
     def state(self, weights: np.ndarray | None = None) -> Checkpoint:
@@ -367,7 +427,8 @@ class Trainer:
         self.layout.set_flat(saved.weights)
         self.adam_state = adam_state
         for name, values in saved.points.items():
-            self.objective.set_points(name, values)
+            for objective in self._objectives():
+                objective.set_points(name, values)
         self.history = saved.history
         self._recorder = HistoryRecorder(self.history)
         self.progress = {**fresh_progress(), **saved.progress}
@@ -391,8 +452,13 @@ class Trainer:
         resample = self.resample
         count = int(self.progress["resamples"]) + 1
         n = self.objective.points[resample.point_set].shape[0]
-        self.objective.set_points(resample.point_set, resample.draw(self.loss, n, count))
+        points = resample.draw(self.loss, n, count)
+        for objective in self._objectives():
+            objective.set_points(resample.point_set, points)
         self.progress["resamples"] = count
+
+    def _objectives(self) -> list[CompiledObjective]:
+        return [self.objective] + ([self.float32_objective] if self.float32_objective is not None else [])
 
     def train(
         self,
@@ -405,6 +471,7 @@ class Trainer:
         verbose: int = 0,
         callbacks: Iterable[Callback] | None = None,
         resume: bool = False,
+        float32_iterations: int = 0,
     ) -> TrainingResult:
         """The plan ``adam_steps`` Adam steps, then (if ``lbfgs``) SciPy ``method`` (L-BFGS-B by default).
 
@@ -432,6 +499,13 @@ class Trainer:
                 checkpoint); a SciPy phase starts again from the saved point (L-BFGS's curvature
                 memory is not saved, so it is rebuilt). The history goes on, and so do the
                 samples of callbacks with a ``checkpoint_key`` (an ErrorMonitor).
+            float32_iterations: with the Trainer's ``float32_problem``, a float32 stage: the Adam
+                steps and the first ``float32_iterations`` iterations of the second phase evaluate
+                the float32 twin (about half the cost per evaluation on a CPU), then the phase goes
+                on in float64 from the point reached, a dense quasi-Newton method keeping its
+                inverse-Hessian estimate. The stage also ends early when the second phase stops
+                progressing in float32 (it converges, or its line search fails near float32
+                resolution). 0 (default): float64 throughout.
 
         Adam's moments belong to the weights Adam left: when a SciPy phase has moved the weights
         since (an Adam phase extended after L-BFGS), they are reset before Adam goes on.
@@ -444,6 +518,10 @@ class Trainer:
         global _last_interrupt
         check_int(adam_steps, "adam_steps")
         check_int(verbose, "verbose", meaning="a print period")
+        check_int(float32_iterations, "float32_iterations", meaning="second-phase iterations in float32")
+        if float32_iterations and self.float32_objective is None:
+            raise ValueError("float32_iterations needs the float32 twin of the problem: "
+                             "pinn.Trainer(problem, float32_problem=...)")
         if not isinstance(resume, bool):
             raise TypeError(f"resume must be True or False, got {resume!r}")
         if not isinstance(lbfgs, bool):
@@ -486,11 +564,13 @@ class Trainer:
                 phase = "adam"
                 if not self.progress["adam_current"] and self.adam_state.iterations:
                     self.adam_state.reset()  # the weights moved since: the moments are stale
+                objective = self._stage_objective(float32_iterations > 0 and not self.progress["float32_ended"])
                 adam_result = adam(
                     None, None, int(adam_steps) - adam_done, learning_rate,
                     callbacks=run_callbacks, optimizer=self.adam_state, start_step=adam_done,
-                    objective=self.objective,
+                    objective=objective,
                 )
+                self._end_stage(adam_result)
                 self.progress["adam_steps"] = adam_done + int(adam_result.nit)
                 self.progress["adam_status"] = adam_result.status.value
                 self.progress["adam_current"] = True
@@ -500,10 +580,11 @@ class Trainer:
                 self._save_if_set()
             if lbfgs and status == "completed":
                 phase = "lbfgs"
-                lbfgs_result, status = self._second_phase(method, options, run_callbacks)
+                lbfgs_result, status = self._second_phase(method, options, run_callbacks, float32_iterations)
         except KeyboardInterrupt as interrupt:
             status = "interrupted"
             partial = getattr(interrupt, "result", None)  # the phase's best point and counts
+            self._end_stage(partial)  # a float32 segment: its best point to the float64 weights
             if phase == "adam":
                 adam_result = partial
                 if partial is not None:
@@ -545,28 +626,35 @@ class Trainer:
             message=message,
         )
 
-    def _second_phase(self, method: str, options: Mapping[str, Any],
-                      run_callbacks: list[Callback]) -> tuple[PhaseResult | None, str]:
-        """Run the SciPy phase (in runs of ``resample.every`` iterations when resampling)."""
+    def _second_phase(self, method: str, options: Mapping[str, Any], run_callbacks: list[Callback],
+                      float32_iterations: int = 0) -> tuple[PhaseResult | None, str]:
+        """Run the second phase, in segments that end where the plan changes something between
+        iterations: every ``resample.every`` iterations (new points) and where the float32 stage
+        ends (the float64 objective from there)."""
         result, status = None, "completed"
         while True:
             left = self._second_phase_plan(options)
             if left is None:
                 return result, status
             done_nit, done_nfev = int(self.progress["lbfgs_nit"]), int(self.progress["lbfgs_nfev"])
-            segment = None
+            float32 = done_nit < float32_iterations and not self.progress["float32_ended"]
+            stops = []  # iterations to the next planned change
             if self.resample is not None:
-                segment = self.resample.every - done_nit % self.resample.every
-                if left.get("maxiter") is None or segment < left["maxiter"]:
-                    left["maxiter"] = segment
-                else:
-                    segment = None  # the budget ends first
+                stops.append(self.resample.every - done_nit % self.resample.every)
+            if float32:
+                stops.append(float32_iterations - done_nit)
+            segment = min(stops) if stops else None
+            if segment is not None and (left.get("maxiter") is None or segment < left["maxiter"]):
+                left["maxiter"] = segment
+            else:
+                segment = None  # the budget ends first
             self.progress["adam_current"] = False
             self.progress["lbfgs_status"] = None
+            objective = self._stage_objective(float32)
             if method in qn.QUASI_NEWTON_METHODS:
                 if self.quasi_newton_state is None:
                     self.quasi_newton_state = qn.QuasiNewtonState(self.layout.size)
-                result = qn.quasi_newton(self.objective, method, left, run_callbacks,
+                result = qn.quasi_newton(objective, method, left, run_callbacks,
                                          state=self.quasi_newton_state, start_iteration=done_nit,
                                          start_nfev=done_nfev)
             else:
@@ -574,21 +662,34 @@ class Trainer:
                     self.quasi_newton_state.drop_iterate()  # this phase moves the weights
                 result = minimize(None, None, method=method, options=left, callbacks=run_callbacks,
                                   start_iteration=done_nit, start_nfev=done_nfev,
-                                  objective=self.objective)
-            self.progress["lbfgs_nit"] = done_nit + int(result.nit)
+                                  objective=objective)
+            self._end_stage(result)
+            nit = done_nit + int(result.nit)
+            self.progress["lbfgs_nit"] = nit
             self.progress["lbfgs_nfev"] = done_nfev + int(result.nfev)
             self.progress["lbfgs_status"] = result.status.value
             status = self._run_status(result)
-            self._save_if_set()
-            resample_due = (segment is not None and result.nit >= segment
+            segment_done = (segment is not None and result.nit >= segment
                             and result.status in (Status.LIMIT_REACHED, Status.CONVERGED))
-            if not resample_due:
+            # the float32 stage ends at its iteration count, or earlier where float32 stops
+            # progressing (converged, or a line search failing at float32 resolution)
+            float32_over = float32 and ((segment_done and nit >= float32_iterations)
+                                        or result.status in (Status.CONVERGED, Status.FAILED))
+            if float32_over:
+                self.progress["float32_ended"] = True
+                self.progress["lbfgs_status"] = None  # the phase goes on, in float64
+                status = "completed"
+                if self.quasi_newton_state is not None:
+                    self.quasi_newton_state.drop_iterate()  # its loss and gradient were float32's
+            self._save_if_set()
+            resample_due = segment_done and self.resample is not None and nit % self.resample.every == 0
+            if resample_due:
+                self.progress["lbfgs_status"] = None  # the phase goes on, on new points
+                self._resample_now()
+                if self.quasi_newton_state is not None:
+                    self.quasi_newton_state.drop_iterate()  # its loss and gradient were the old points'
+            if not (float32_over or resample_due):
                 return result, status
-            self.progress["lbfgs_status"] = None  # the phase goes on, on new points
-            self._resample_now()
-            if self.quasi_newton_state is not None:
-                self.quasi_newton_state.drop_iterate()  # its loss and gradient were the old points'
-
 
     def _run_status(self, result: PhaseResult) -> str:
         if result.status in (Status.CONVERGED, Status.LIMIT_REACHED):

@@ -191,6 +191,60 @@ def test_resample_method_without_a_period_is_a_usage_error(tmp_path, capsys):
     assert not (tmp_path / "metrics.json").exists()
 
 
+def test_float32_stage_runs_adam_and_the_first_iterations_in_float32_and_resumes(tmp_path, capsys):
+    burgers = load_example("burgers")
+    flags = ["--quick", "--out", str(tmp_path), "--verbose", "1000", "--error-every", "0",
+             "--adam-steps", "30", "--float32-iterations", "100"]
+    assert burgers.main(flags + ["--lbfgs-maxiter", "60"]) == 0
+    printed = capsys.readouterr().out
+    assert "float32 for Adam and the first 100 iterations" in printed
+    assert "[adam] start (float32)" in printed and "[ssbfgs] start (float32)" in printed
+    assert "(float64)" not in printed  # the budget ended inside the float32 stage
+    written = read_metrics(tmp_path)
+    assert written["status"] == "completed" and written["dtype"] == "float64"
+    assert written["settings"]["run"]["float32_iterations"] == 100
+    assert not pinn.load_checkpoint(tmp_path / "checkpoint.h5").progress["float32_ended"]
+    # extended: the float32 stage goes on to iteration 100, then float64 to the end
+    assert burgers.main(flags + ["--lbfgs-maxiter", "150", "--resume"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.index("[ssbfgs] start (float32)") < printed.index("[ssbfgs] start (float64)")
+    resumed = read_metrics(tmp_path)
+    assert resumed["resumed"] and resumed["lbfgs_nit"] == 150 and resumed["status"] == "completed"
+    saved = pinn.load_checkpoint(tmp_path / "checkpoint.h5")
+    assert saved.progress["float32_ended"] and saved.dtype == "float64"
+    assert resumed["final_loss"] < written["final_loss"]
+
+
+def test_float32_stage_needs_a_float64_problem(tmp_path, capsys):
+    burgers = load_example("burgers")
+    assert burgers.main(["--quick", "--out", str(tmp_path), "--dtype", "float32",
+                         "--float32-iterations", "10"]) == 2
+    [line] = [line for line in capsys.readouterr().err.splitlines() if line.startswith("burgers.py")]
+    assert line.startswith("burgers.py: error: argument --float32-iterations: a float32 stage needs "
+                           "--dtype float64")
+    assert not (tmp_path / "metrics.json").exists()
+
+
+def test_a_float32_twin_of_other_points_is_refused():
+    burgers = load_example("burgers")
+    parser = burgers.build_parser()
+    problem = burgers.build(parser.parse_settings(["--quick", "--seed", "0"])).problem
+    other = burgers.build(parser.parse_settings(["--quick", "--seed", "1", "--dtype", "float32"])).problem
+    with pytest.raises(ValueError, match="float32_problem's point set '.*' differs from the problem's"):
+        pinn.Trainer(problem, float32_problem=other)
+    same = burgers.build(parser.parse_settings(["--quick", "--seed", "0", "--dtype", "float32"])).problem
+    assert pinn.Trainer(problem, float32_problem=same).float32_objective is not None
+    # a Problem builds its conditions in its dtype: a twin must have its own
+    setup = burgers.build(parser.parse_settings(["--quick", "--seed", "0"]))
+    network = pinn.mlp(2, 1, [20] * 4, "tanh", dtype="float32", seed=0)
+    from pinn.equations import Burgers
+
+    shared = pinn.Problem(Burgers(), network, setup.collocation, setup.conditions,
+                          dtype="float32")
+    with pytest.raises(ValueError, match="float32_problem shares its conditions with the problem"):
+        pinn.Trainer(setup.problem, float32_problem=shared)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_default_settings_reach_the_paper_accuracy(tmp_path, seed):
