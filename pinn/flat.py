@@ -46,6 +46,7 @@ class FlatLayout:
     Attributes:
         variables: the underlying ``tf.Variable`` objects, in order.
         shapes: their shapes.
+        shape_tuples: the same as tuples of ints (what checkpoints store and compare).
         sizes: their numbers of elements.
         size: total number of elements, the length of the flat vector.
         dtype: the variables' common ``tf.DType``.
@@ -85,6 +86,7 @@ class FlatLayout:
             )
         self.variables: list[tf.Variable] = tf_vars
         self.shapes: list[tf.TensorShape] = [v.shape for v in tf_vars]
+        self.shape_tuples: list[tuple[int, ...]] = [tuple(int(d) for d in s) for s in self.shapes]
         self.sizes: list[int] = [int(np.prod(s, dtype=np.int64)) for s in self.shapes]
         self.size: int = int(sum(self.sizes))
         self.dtype: tf.DType = tf_vars[0].dtype

@@ -277,13 +277,15 @@ class Trainer:
                              "float32 stage needs a float64 problem (its weights are the run's)")
         if twin.layout.dtype.name != "float32":
             raise ValueError(f"float32_problem must have float32 variables, got {twin.layout.dtype.name}")
-        theirs, ours = ([tuple(int(d) for d in s) for s in layout.shapes] for layout in (twin.layout, self.layout))
-        if theirs != ours:
-            raise ValueError(f"float32_problem has variables of shapes {theirs}, the problem {ours}: "
-                             "build it with the same network")
+        if twin.layout.shape_tuples != self.layout.shape_tuples:
+            raise ValueError(f"float32_problem has variables of shapes {twin.layout.shape_tuples}, the "
+                             f"problem {self.layout.shape_tuples}: build it with the same network")
+        if set(twin.points) != set(self.objective.points):
+            raise ValueError(f"float32_problem has point sets {sorted(twin.points)}, the problem "
+                             f"{sorted(self.objective.points)}")
         for name, ours in self.objective.points.items():
-            theirs = twin.points.get(name)
-            if theirs is None or theirs.shape != ours.shape or not np.allclose(theirs, ours, rtol=1e-6, atol=0):
+            theirs = twin.points[name]
+            if theirs.shape != ours.shape or not np.allclose(theirs, ours, rtol=1e-6, atol=0):
                 raise ValueError(f"float32_problem's point set {name!r} differs from the problem's: "
                                  "build it from the same points (the same seed)")
         shared = [name for name in ("equation", "conditions", "network")
@@ -291,9 +293,6 @@ class Trainer:
         if shared:  # a Problem builds its parts in its dtype: one object cannot serve both
             raise ValueError(f"float32_problem shares its {' and '.join(shared)} with the problem: "
                              "build it anew in float32 (e.g. with the function that built the problem)")
-        if set(twin.points) != set(self.objective.points):
-            raise ValueError(f"float32_problem has point sets {sorted(twin.points)}, the problem "
-                             f"{sorted(self.objective.points)}")
         return twin
 
     def _stage_objective(self, float32: bool) -> CompiledObjective:
@@ -322,7 +321,7 @@ class Trainer:
         return Checkpoint(
             weights=self.layout.flatten() if weights is None else np.array(weights, dtype=np.float64),
             variable_names=[v.name for v in self.layout.variables],
-            variable_shapes=[tuple(int(d) for d in s) for s in self.layout.shapes],
+            variable_shapes=list(self.layout.shape_tuples),
             dtype=self.layout.dtype.name,
             history=self.history,
             adam=self.adam_state.state() if self.adam_state.iterations else None,
@@ -373,7 +372,7 @@ class Trainer:
         if path is None:
             raise ValueError("load needs a path: pass one, or give the Trainer a checkpoint file")
         saved = load_checkpoint(path)
-        ours = [tuple(int(d) for d in s) for s in self.layout.shapes]
+        ours = self.layout.shape_tuples
         if saved.variable_shapes != ours:
             raise ValueError(
                 f"checkpoint {str(path)!r} holds variables of shapes {saved.variable_shapes}, but the "
