@@ -721,26 +721,38 @@ def _strong_wolfe(phi: Callable[[float], _Trial], f0: float, d0: float, alpha1: 
 # ---- interrupt-safe commits -------------------------------------------------------------------
 @contextlib.contextmanager
 def _deferred_interrupt() -> Iterator[None]:
-    """Hold SIGINT (Ctrl-C) while the state is changed, then deliver it: a KeyboardInterrupt never
-    leaves the matrix updated and the iterate not (or the reverse). Does nothing outside the main
-    thread (Python delivers signals only there)."""
+    """Hold SIGINT (Ctrl-C), and SIGTERM where a Python handler owns it (the example scripts turn
+    it into KeyboardInterrupt), while the state is changed, then deliver the first one that came: a
+    KeyboardInterrupt never leaves the matrix updated and the iterate not (or the reverse), nor an
+    iterate without its direction. Does nothing outside the main thread (Python delivers signals
+    only there)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     received: list[tuple[int, Any]] = []
+    previous: dict[int, Any] = {}
     try:
-        previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append((signum, frame)))
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            handler = signal.getsignal(signum)
+            if signum == signal.SIGINT or callable(handler):
+                previous[signum] = signal.signal(
+                    signum, lambda number, frame: received.append((number, frame)))
     except (ValueError, OSError):  # pragma: no cover - embedded interpreters
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
         if received:
-            if callable(previous):
-                previous(*received[0])
-            elif previous != signal.SIG_IGN:
+            signum, frame = received[0]
+            handler = previous[signum]
+            if callable(handler):
+                handler(signum, frame)
+            elif signum == signal.SIGINT and handler != signal.SIG_IGN:
                 raise KeyboardInterrupt
 
 

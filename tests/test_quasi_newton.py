@@ -282,6 +282,30 @@ def test_sigint_during_a_commit_is_delivered_after_it(sigint_handler):
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
+def test_sigterm_with_a_python_handler_waits_for_the_commit_too(sigint_handler):
+    """The example scripts make SIGTERM raise KeyboardInterrupt: it must not split a commit (a
+    SIGTERM between the iterate and its direction left a checkpoint that could not be written)."""
+    sigint_handler(signal.default_int_handler)
+    original = signal.getsignal(signal.SIGTERM)
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        done = []
+        with pytest.raises(KeyboardInterrupt, match=f"signal {int(signal.SIGTERM)}"):
+            with _deferred_interrupt():
+                os.kill(os.getpid(), signal.SIGTERM)
+                os.kill(os.getpid(), signal.SIGINT)  # the first that came is delivered
+                done.append(True)
+        assert done == [True]
+        assert signal.getsignal(signal.SIGTERM) is interrupt
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGTERM, original)
+
+
 def test_an_ignored_sigint_stays_ignored_through_a_commit(sigint_handler):
     sigint_handler(signal.SIG_IGN)
     with _deferred_interrupt():
