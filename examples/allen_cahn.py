@@ -64,7 +64,8 @@ QUICK = {"adam_steps": 100, "lbfgs_maxiter": 100, "q": 10, "n": 50, "depth": 2, 
 def build_parser(prog: str | None = None) -> FlagParser:
     """The example's flags: the shared ones (:func:`pinn.scripts.example_parser`) and its own."""
     parser = example_parser(NAME, __doc__, prog=prog, out="runs/allen_cahn", adam_steps=ADAM_STEPS,
-                            lbfgs_maxiter=LBFGS_MAXITER, dtype=DTYPE)
+                            lbfgs_maxiter=LBFGS_MAXITER, dtype=DTYPE,
+                            derivatives="taylor")
     parser.problem_flag("--q", type=positive_int, default=None,
                         help=f"Runge–Kutta stages (default {FULL['q']})")
     parser.problem_flag("--n", type=positive_int, default=None,
@@ -130,7 +131,7 @@ def build(settings: RunSettings) -> Setup:
                        lower=[X_MIN], upper=[X_MAX], dtype=settings.dtype, seed=settings.seed)
     problem = DiscreteTimeProblem(AllenCahn(), network, settings.q, T_END - T_START, snapshot,
                                   boundary=[Periodic("x", X_MIN, X_MAX, derivatives=1)],
-                                  dtype=settings.dtype)
+                                  dtype=settings.dtype, derivatives=settings.derivatives)
     return Setup(x=x, t=t, u=u, snapshot=snapshot, target=target, network=network, problem=problem)
 
 

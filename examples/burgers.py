@@ -160,7 +160,8 @@ def build(settings: RunSettings) -> Setup:
 
     network = pinn.mlp(2, 1, [settings.neurons] * settings.widths, "tanh", lower=domain.lower,
                        upper=domain.upper, dtype=settings.dtype, seed=settings.seed)
-    problem = pinn.Problem(Burgers(), network, collocation, conditions, dtype=settings.dtype)
+    problem = pinn.Problem(Burgers(), network, collocation, conditions, dtype=settings.dtype,
+                           derivatives=settings.derivatives)
     return Setup(x=x, t=t, domain=domain, usol=usol, grid=pinn.grid_points(x, t), points=points,
                  chosen=chosen,
                  network=network, conditions=conditions, collocation=collocation, problem=problem)

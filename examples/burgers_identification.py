@@ -186,7 +186,7 @@ def build(settings: RunSettings) -> Setup:
     equation = BurgersIdentification()
     # the paper's identification loss: data misfit and PDE residual, both at the N_u points
     problem = pinn.Problem(equation, network, points, [pinn.Observations(points, observed, "u")],
-                           dtype=settings.dtype)
+                           dtype=settings.dtype, derivatives=settings.derivatives)
     return Setup(x=x, t=t, usol=usol, grid=grid, chosen=chosen, points=points, clean=clean,
                  observed=observed, equation=equation, network=network, problem=problem)
 

@@ -68,7 +68,8 @@ TRACKED_ERROR = "lambda_error_pct"
 def build_parser(prog: str | None = None) -> FlagParser:
     """The example's flags: the shared ones (:func:`pinn.scripts.example_parser`) and its own."""
     parser = example_parser(NAME, __doc__, prog=prog, out="runs/kdv_identification",
-                            adam_steps=ADAM_STEPS, lbfgs_maxiter=LBFGS_MAXITER, dtype=DTYPE)
+                            adam_steps=ADAM_STEPS, lbfgs_maxiter=LBFGS_MAXITER, dtype=DTYPE,
+                            derivatives="taylor")
     parser.problem_flag("--q", type=positive_int, default=None,
                         help=f"Runge–Kutta stages (default {FULL['q']})")
     parser.problem_flag("--n-0", type=positive_int, default=None,
@@ -144,7 +145,8 @@ def build(settings: RunSettings) -> Setup:
                        upper=[x.max()], dtype=settings.dtype, seed=settings.seed)
     equation = KdVIdentification()
     problem = DiscreteTimeProblem(equation, network, settings.q, None, snapshot,
-                                  next_snapshot=next_snapshot, dtype=settings.dtype)
+                                  next_snapshot=next_snapshot, dtype=settings.dtype,
+                                  derivatives=settings.derivatives)
     return Setup(x=x, t=t, u=u, snapshot=snapshot, next_snapshot=next_snapshot, equation=equation,
                  network=network, problem=problem)
 

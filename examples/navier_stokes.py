@@ -246,7 +246,8 @@ def build(settings: RunSettings) -> Setup:
     # the paper's loss: mean (u - u_data)^2 + mean (v - v_data)^2 (weight 2 on the mean over both
     # columns) + mean f^2 + mean g^2, all at the n_train points
     velocity = DerivativeObservations(points, observed, ("psi_y", "-psi_x"), name="data", weight=2.0)
-    problem = StreamFunctionProblem(equation, network, points, [velocity], dtype=settings.dtype)
+    problem = StreamFunctionProblem(equation, network, points, [velocity], dtype=settings.dtype,
+                                     derivatives=settings.derivatives)
     return Setup(data=data, truth=true_values(data), chosen=chosen, points=points, clean=clean,
                  observed=observed, equation=equation, network=network, problem=problem,
                  dtype=settings.dtype, noise=settings.noise)

@@ -64,7 +64,8 @@ QUICK = {"adam_steps": 100, "lbfgs_maxiter": 200, "n_f": 500, "depth": 2, "width
 def build_parser(prog: str | None = None) -> FlagParser:
     """The example's flags: the shared ones (:func:`pinn.scripts.example_parser`) and its own."""
     parser = example_parser(NAME, __doc__, prog=prog, out="runs/schrodinger", adam_steps=ADAM_STEPS,
-                            lbfgs_maxiter=LBFGS_MAXITER, dtype=DTYPE)
+                            lbfgs_maxiter=LBFGS_MAXITER, dtype=DTYPE,
+                            derivatives="taylor")
     parser.problem_flag("--n-0", type=positive_int, default=None,
                         help=f"initial points, u = 2 sech(x) and v = 0 there (default {FULL['n_0']})")
     parser.problem_flag("--n-b", type=positive_int, default=None,
@@ -148,7 +149,8 @@ def build(settings: RunSettings) -> Setup:
     ]
     network = pinn.mlp(2, 2, [settings.width] * settings.depth, "tanh", lower=domain.lower,
                        upper=domain.upper, dtype=settings.dtype, seed=settings.seed)
-    problem = pinn.Problem(Schrodinger(), network, collocation, conditions, dtype=settings.dtype)
+    problem = pinn.Problem(Schrodinger(), network, collocation, conditions, dtype=settings.dtype,
+                           derivatives=settings.derivatives)
     return Setup(x=x, t=t, h=h, grid=pinn.grid_points(x, t), initial=initial, lower=lower,
                  upper=upper, collocation=collocation, network=network, problem=problem)
 

@@ -12,7 +12,7 @@ from pinn.derivatives import Derivatives, parse_derivative
 from pinn.equation import Equation
 from pinn.flat import as_tf_variable
 from pinn.loss import Loss, Term, mean_square
-from pinn.taylor import MLPStructure, TaylorDerivatives, mlp_structure
+from pinn.taylor import DERIVATIVE_PATHS, TaylorDerivatives, choose_derivatives
 from pinn.validation import check_number
 
 __all__ = ["Problem"]
@@ -84,7 +84,7 @@ class Problem(Loss):
             raise TypeError(f"network must be a Keras model or callable, got {type(network).__name__}")
         if dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
-        if not isinstance(derivatives, str) or derivatives not in ("auto", "taylor", "tape"):
+        if not isinstance(derivatives, str) or derivatives not in DERIVATIVE_PATHS:
             raise ValueError(f"derivatives must be 'auto', 'taylor' or 'tape', got {derivatives!r}")
         self.equation = equation
         self.network = network
@@ -164,27 +164,12 @@ class Problem(Loss):
             )
 
     def _choose_derivatives(self, choice: str) -> None:
-        """Resolve ``derivatives`` to ``"taylor"`` or ``"tape"``: read the MLP's structure and check
-        that propagating it reproduces the network's output on a few collocation points."""
-        self._structure: MLPStructure | None = None
+        """Resolve ``derivatives`` (:func:`pinn.taylor.choose_derivatives`, probed on a few
+        collocation points)."""
         self._declared: dict[str, set] = {}  # point set -> derivative keys its terms read
-        self.derivatives_reason: str | None = None
-        if choice != "tape":
-            try:
-                structure = mlp_structure(self.network)
-                probe = tf.constant(self.collocation[:4], self.dtype)
-                expected = np.asarray(self.network(probe), dtype=np.float64)
-                got = np.asarray(TaylorDerivatives(structure, probe, self.equation.coordinates,
-                                                   self.equation.fields).outputs, dtype=np.float64)
-                tolerance = 1e-10 if self.dtype == tf.float64 else 1e-4
-                if not np.allclose(got, expected, rtol=tolerance, atol=tolerance * np.abs(expected).max()):
-                    raise TypeError("the Taylor path's forward pass does not reproduce the network's "
-                                    "output (its layers are not used as a plain chain)")
-                self._structure = structure
-            except (TypeError, ValueError) as error:
-                if choice == "taylor":
-                    raise TypeError(f"derivatives='taylor' cannot be used here: {error}") from None
-                self.derivatives_reason = str(error)
+        self._structure, self.derivatives_reason = choose_derivatives(
+            choice, self.network, self.collocation[:4], self.equation.coordinates,
+            self.equation.fields, self.dtype)
         self.derivatives = "taylor" if self._structure is not None else "tape"
 
     def _dry_run(self) -> list[str]:

@@ -98,14 +98,16 @@ def method_name(text: str) -> str:
 
 def example_parser(example: str, description: str, *, out: str, adam_steps: int,
                    lbfgs_maxiter: int, dtype: str = "float64", method: str | None = None,
-                   prog: str | None = None) -> FlagParser:
+                   derivatives: str = "tape", prog: str | None = None) -> FlagParser:
     """A :class:`~pinn.settings.FlagParser` with the flags every example shares.
 
     Problem flags: ``--seed N``, ``--dtype float32|float64``. Run flags: ``--out DIR``,
     ``--adam-steps N``, ``--lbfgs-maxiter N`` (the second phase's iteration limit, whatever its
     method), ``--method NAME`` (the second phase's method, default ``method``, else
     :data:`pinn.optimize.DEFAULT_METHOD` (L-BFGS-B): a SciPy method or a dense quasi-Newton one,
-    :func:`pinn.optimize.resolve_method`), ``--error-every SECONDS``
+    :func:`pinn.optimize.resolve_method`), ``--derivatives auto|taylor|tape`` (how the problem
+    computes the input derivatives, default ``derivatives``; the problems' ``derivatives``
+    argument, :func:`pinn.taylor.choose_derivatives`), ``--error-every SECONDS``
     (sample the example's error every so many seconds of training into metrics.json's
     ``error_history``, 0 never; see :func:`train_example`), ``--time-limit SECONDS`` (stop after so
     much training time, 0 none; see :func:`train_example`), ``--quick`` (a run under a minute, for smoke tests:
@@ -135,6 +137,12 @@ def example_parser(example: str, description: str, *, out: str, adam_steps: int,
                          "dense quasi-Newton one (SSBFGS, SSBroyden1, SSBroyden2, BFGS-dense; "
                          f"networks of at most {QUASI_NEWTON_DEFAULTS['max_dense_size']} weights); "
                          f"default {method}")
+    from pinn.taylor import DERIVATIVE_PATHS
+
+    parser.run_flag("--derivatives", choices=DERIVATIVE_PATHS, default=derivatives,
+                    help="input derivatives: taylor (forward propagation through the MLP), tape "
+                         "(reverse mode, any network) or auto (taylor where the network allows); "
+                         f"the same values to round-off (default {derivatives})")
     parser.run_flag("--error-every", type=nonnegative_seconds, default=ERROR_EVERY_S,
                     help="sample the error against the reference every SECONDS of training (the "
                          "samples' own time left out) into metrics.json's error_history and "

@@ -44,10 +44,14 @@ from pinn.flat import as_tf_variable
 from pinn.networks import UnitBoxScaling
 
 __all__ = ["TaylorDerivatives", "MLPStructure", "mlp_structure", "taylor_unsupported_reason",
+           "choose_derivatives", "DERIVATIVE_PATHS",
            "TAYLOR_ACTIVATIONS"]
 
 #: Activations whose derivatives of every order the Taylor path computes, by the names used here.
 TAYLOR_ACTIVATIONS = ("tanh", "sigmoid", "sin", "cos", "exp", "softplus", "silu", "linear")
+
+#: The values of a problem's ``derivatives`` argument (see :func:`choose_derivatives`).
+DERIVATIVE_PATHS = ("auto", "taylor", "tape")
 
 
 # -- activations -----------------------------------------------------------------------------------
@@ -278,6 +282,51 @@ def taylor_unsupported_reason(network: Any) -> str | None:
     except TypeError as error:
         return str(error)
     return None
+
+
+def choose_derivatives(choice: str, network: Any, probe: Any, coordinates: Sequence[str],
+                       fields: Sequence[str], dtype: Any) -> tuple[MLPStructure | None, str | None]:
+    """Resolve a problem's ``derivatives`` argument to the Taylor path or the tape.
+
+    ``"tape"``: the tape. ``"taylor"``: the Taylor path, an error if ``network`` is not supported.
+    ``"auto"``: the Taylor path where supported, else the tape. Supported means that
+    :func:`mlp_structure` reads the network and that propagating it reproduces the network's output
+    on ``probe`` (rtol 1e-10 in float64, 1e-4 in float32).
+
+    Args:
+        choice: one of :data:`DERIVATIVE_PATHS`.
+        network: the problem's network.
+        probe: (n, d) points (a few) in the network's input coordinates.
+        coordinates: the d input names; ``fields``: the network's output names.
+        dtype: the problem's dtype.
+
+    Returns:
+        ``(structure, reason)``: the :class:`MLPStructure` for the Taylor path or None for the tape;
+        with ``"auto"`` and the tape, why the network is not supported (else None).
+
+    Raises:
+        ValueError: ``choice`` is not one of :data:`DERIVATIVE_PATHS`.
+        TypeError: ``"taylor"`` and the network is not supported (the message says why).
+    """
+    if not isinstance(choice, str) or choice not in DERIVATIVE_PATHS:
+        raise ValueError(f"derivatives must be 'auto', 'taylor' or 'tape', got {choice!r}")
+    if choice == "tape":
+        return None, None
+    dtype = tf.as_dtype(dtype)
+    try:
+        structure = mlp_structure(network)
+        points = tf.constant(np.asarray(probe, dtype=np.float64), dtype)
+        expected = np.asarray(network(points), dtype=np.float64)
+        got = np.asarray(TaylorDerivatives(structure, points, coordinates, fields).outputs, dtype=np.float64)
+        tolerance = 1e-10 if dtype == tf.float64 else 1e-4
+        if not np.allclose(got, expected, rtol=tolerance, atol=tolerance * np.abs(expected).max()):
+            raise TypeError("the Taylor path's forward pass does not reproduce the network's "
+                            "output (its layers are not used as a plain chain)")
+    except (TypeError, ValueError) as error:
+        if choice == "taylor":
+            raise TypeError(f"derivatives='taylor' cannot be used here: {error}") from None
+        return None, str(error)
+    return structure, None
 
 
 # -- derivatives ------------------------------------------------------------------------------------

@@ -173,7 +173,7 @@ def test_info_json_and_a_folder_without_a_run(run_dir, tmp_path, capsys):
     ("--widths", "0"), ("--threads", "-1"), ("--gtol", "-1"), ("--gtol", "nan"), ("--gtol", "inf"),
     ("--error-every", "-1"), ("--n-u", "0"), ("--n-f", "0"), ("--seed", "-1"), ("--adam-steps", "x"),
     ("--dtype", "float16"), ("--n-u-draw", "sobol"), ("--data", "no-such-file.h5"),
-    ("--resample-every", "-1"), ("--resample", "sobol"),
+    ("--resample-every", "-1"), ("--resample", "sobol"), ("--derivatives", "forward"),
 ])
 def test_bad_flag_values_are_usage_errors(flag, value, tmp_path, capsys):
     out = tmp_path / "run"

@@ -280,6 +280,73 @@ def test_periodic_conditions_pair_the_ends_for_every_output():
     assert float(problem.loss()[1]["periodic_x"]) == pytest.approx(np.mean(value ** 2), rel=1e-10)
 
 
+# -- the Taylor path -------------------------------------------------------------------------------
+
+def _loss_and_gradient(problem):
+    objective = pinn.CompiledObjective(problem)
+    evaluation = objective(np.asarray(objective.layout.flatten(), dtype=np.float64))
+    return evaluation.fun, evaluation.jac, evaluation.terms
+
+
+@pytest.mark.parametrize("case", ["inference", "identification"])
+def test_the_taylor_path_gives_the_tapes_loss_and_gradient(case):
+    q, dt = 4, 0.3
+    if case == "inference":  # second derivatives, periodic values and slopes of all q + 1 outputs
+        equation, outputs = AllenCahn(), q + 1
+        extra = {"boundary": [Periodic("x", -1.0, 1.0, derivatives=1)]}
+    else:  # a third derivative and trainable coefficients, two snapshots
+        equation, outputs = KdVIdentification(), q
+        extra = {"next_snapshot": snapshot(n=9, time=dt)}
+    values = {}
+    for path in ("tape", "taylor"):
+        problem = DiscreteTimeProblem(type(equation)(), network(outputs, seed=3), q, dt, snapshot(),
+                                      derivatives=path, **extra)
+        assert problem.derivatives == path and problem.derivatives_reason is None
+        values[path] = _loss_and_gradient(problem)
+    (loss, gradient, terms), (loss_t, gradient_t, terms_t) = values["tape"], values["taylor"]
+    assert loss_t == pytest.approx(loss, rel=1e-12)
+    np.testing.assert_allclose(gradient_t, gradient, rtol=1e-9, atol=1e-12 * np.abs(gradient).max())
+    assert set(terms_t) == set(terms)
+
+
+def test_the_taylor_path_propagates_each_point_sets_derivatives_in_one_pass():
+    q = 3
+    problem = DiscreteTimeProblem(AllenCahn(), network(q + 1), q, 0.2, snapshot(),
+                                  boundary=[Periodic("x", -1.0, 1.0, derivatives=1)],
+                                  derivatives="taylor")
+    # learned in the dry run: the snapshot reads the outputs and u_xx, the ends values and u_x
+    assert set(problem._declared) == {"snapshot", "periodic_x.lower", "periodic_x.upper"}
+    assert {orders for _, orders in problem._declared["snapshot"]} == {(), (0, 0)}
+    assert {orders for _, orders in problem._declared["periodic_x.lower"]} == {(), (0,)}
+    d = problem._derivatives(tf.constant(problem.snapshot.points), "snapshot")
+    d.block("x", "x")
+    d.block()
+    assert d.passes == 1
+
+
+class Subclassed(tf.keras.Model):
+    def __init__(self, outputs):
+        super().__init__(dtype="float64")
+        self.dense = tf.keras.layers.Dense(outputs, activation="tanh", dtype="float64")
+
+    def call(self, x):
+        return self.dense(x)
+
+
+def test_a_network_the_taylor_path_cannot_read_keeps_the_tape_or_is_refused():
+    q = 2
+    Eq = one_d(residual=lambda self, d: d.u_t - d.u_xx)
+    net = Subclassed(q + 1)
+    net(tf.zeros((1, 1), tf.float64))
+    auto = DiscreteTimeProblem(Eq(), net, q, 0.1, snapshot(), derivatives="auto")
+    assert auto.derivatives == "tape" and "subclassed model" in auto.derivatives_reason
+    with pytest.raises(TypeError, match="derivatives='taylor' cannot be used here: .*subclassed model"):
+        DiscreteTimeProblem(Eq(), net, q, 0.1, snapshot(), derivatives="taylor")
+    for bad in ("forward", None, 1):
+        with pytest.raises(ValueError, match=r"derivatives must be 'auto', 'taylor' or 'tape', got"):
+            DiscreteTimeProblem(Eq(), network(q + 1), q, 0.1, snapshot(), derivatives=bad)
+
+
 # -- bad input -------------------------------------------------------------------------------------
 
 def test_bad_arguments_are_refused_before_any_work():
@@ -376,6 +443,19 @@ def test_kdv_identification_quick_run(tmp_path):
     assert metrics["lambda2_error_pct"] == pytest.approx(100 * abs(metrics["lambda2"] / 0.0025 - 1))
     assert metrics["lambda1_error_pct"] < 50  # left its start (0) for the truth
     assert metrics["dt"] == pytest.approx(0.6)
+
+
+@pytest.mark.parametrize("name, default", [
+    ("burgers", "tape"), ("burgers_identification", "tape"), ("navier_stokes", "tape"),
+    ("schrodinger", "taylor"), ("allen_cahn", "taylor"), ("kdv_identification", "taylor"),
+])
+def test_each_example_builds_its_problem_with_the_derivatives_flag(name, default):
+    """Taylor where benchmarks/derivatives_eval.json measured it faster (the wide networks)."""
+    example = load_example(name)
+    assert example.build_parser().parse_settings([]).derivatives == default
+    for path in ("tape", "taylor"):
+        settings = example.build_parser().parse_settings(["--quick", "--derivatives", path])
+        assert example.build(settings).problem.derivatives == path
 
 
 def test_the_examples_use_the_paper_setup():
