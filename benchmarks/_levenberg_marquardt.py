@@ -40,9 +40,7 @@ def _rows(value: Any) -> Any:
 
 def _equation_residuals(equation: Any, d: Any) -> list[Any]:
     # the equation's residuals in the order pinn.Problem names them (one tensor, a tuple or a dict)
-    from pinn.problem import _residual_terms
-
-    return list(_residual_terms(equation.residual(d), "pde").values())
+    return list(equation.named_residuals(d).values())
 
 
 class ResidualJacobian:

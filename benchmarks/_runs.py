@@ -223,3 +223,19 @@ def machine_info() -> dict[str, Any]:
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
             **{name: package_version(name) for name in ("tensorflow", "scipy", "numpy", "keras")},
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+
+
+def write_report(script: str, argv: Sequence[str] | None, report: dict[str, Any],
+                 json_path: Path | None, md_path: Path | None,
+                 markdown: Callable[[dict[str, Any]], str]) -> dict[str, Any]:
+    """Complete a one-process benchmark's ``report`` with the command that reproduces it
+    (``python benchmarks/SCRIPT ARGS``, first) and the machine, then write it as JSON to
+    ``json_path`` and as ``markdown(report)`` to ``md_path`` where given. Returns the report."""
+    args = list(argv if argv is not None else sys.argv[1:])
+    report = {"command": " ".join([f"python benchmarks/{script}", *args]),
+              "machine": machine_info(), **report}
+    if json_path:
+        Path(json_path).write_text(json.dumps(report, indent=1) + "\n")
+    if md_path:
+        Path(md_path).write_text(markdown(report))
+    return report

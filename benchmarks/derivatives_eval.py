@@ -20,7 +20,6 @@ The threads are set before TensorFlow starts (one process measures one thread co
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -137,15 +136,9 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"{example}: tape {result['ms']['tape']:.1f} ms, taylor {result['ms']['taylor']:.1f} ms, "
               f"tape / taylor {result['tape_over_taylor']:.2f}", flush=True)
         results.append(result)
-    command = "python benchmarks/derivatives_eval.py " + " ".join(
-        (argv if argv is not None else sys.argv[1:]))
-    report = {"command": command.strip(), "machine": _runs.machine_info(), "dtype": args.dtype,
-              "threads": args.threads, "jit": args.jit, "repetitions": args.repetitions,
-              "calls": args.calls, "results": results}
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=1) + "\n")
-    if args.md:
-        args.md.write_text(markdown(report))
+    report = {"dtype": args.dtype, "threads": args.threads, "jit": args.jit,
+              "repetitions": args.repetitions, "calls": args.calls, "results": results}
+    report = _runs.write_report("derivatives_eval.py", argv, report, args.json, args.md, markdown)
     return report
 
 

@@ -394,14 +394,6 @@ class Dirichlet(SpatialCondition):
 
 # -- the problem -----------------------------------------------------------------------------------
 
-def _residual_dict(output: Any) -> dict[str, Any]:
-    if isinstance(output, Mapping):
-        return {str(k): v for k, v in output.items()}
-    if isinstance(output, (tuple, list)):
-        return {f"pde_{i}": v for i, v in enumerate(output)}
-    return {"pde": output}
-
-
 class DiscreteTimeProblem(Loss):
     """The loss of a discrete-time (implicit Runge–Kutta) PINN, a :class:`~pinn.loss.Loss`.
 
@@ -589,7 +581,7 @@ class DiscreteTimeProblem(Loss):
     def _residuals(self, view: StageView, shape: Any) -> dict[str, tf.Tensor]:
         name = type(self.equation).__name__
         out = {}
-        for key, value in _residual_dict(self.equation.residual(view)).items():
+        for key, value in self.equation.named_residuals(view).items():
             value = tf.convert_to_tensor(value, self.dtype)
             try:
                 out[key] = tf.broadcast_to(value, shape)

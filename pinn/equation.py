@@ -160,6 +160,17 @@ class Equation:
         """The PDE residual(s) at the points of ``d``; zero where the equation holds."""
         raise NotImplementedError(f"{type(self).__name__} must implement residual(self, d)")
 
+    def named_residuals(self, d: Derivatives) -> dict[str, tf.Tensor]:
+        """:meth:`residual`'s value by term name, as the problems name their loss terms:
+        ``{"pde": r}`` for one tensor, ``{"pde_0": r0, "pde_1": r1, ...}`` for a tuple or list,
+        the dict's own keys (as strings) for a dict."""
+        output = self.residual(d)
+        if isinstance(output, Mapping):
+            return {str(k): v for k, v in output.items()}
+        if isinstance(output, (tuple, list)):
+            return {f"pde_{i}": v for i, v in enumerate(output)}
+        return {"pde": output}
+
     def __repr__(self) -> str:
         coefs = ", ".join(f"{k}={v!r}" for k, v in self._specs.items())
         return f"{type(self).__name__}({coefs})"

@@ -18,14 +18,6 @@ from pinn.validation import check_number
 __all__ = ["Problem"]
 
 
-def _residual_terms(output: Any, default: str) -> dict[str, tf.Tensor]:
-    if isinstance(output, Mapping):
-        return {str(k): v for k, v in output.items()}
-    if isinstance(output, (tuple, list)):
-        return {f"{default}_{i}": v for i, v in enumerate(output)}
-    return {default: output}
-
-
 class Problem(Loss):
     """The loss of a continuous-time PINN, a :class:`~pinn.loss.Loss`.
 
@@ -191,7 +183,7 @@ class Problem(Loss):
                     f"outputs {list(self.equation.fields)}, got output shape {tuple(out.shape)}"
                 )
             d = self._derivatives(points["collocation"])
-            terms = _residual_terms(self.equation.residual(d), "pde")
+            terms = self.equation.named_residuals(d)
             for name, value in terms.items():
                 shape = tuple(tf.convert_to_tensor(value).shape)
                 if shape not in ((n, 1), (n,)):
@@ -250,7 +242,7 @@ class Problem(Loss):
         """The named terms at ``points`` (see :meth:`point_sets`): residuals, then conditions."""
         d = self._derivatives(points["collocation"])
         terms: dict[str, Term] = {}
-        for name, residual in _residual_terms(self.equation.residual(d), "pde").items():
+        for name, residual in self.equation.named_residuals(d).items():
             terms[name] = mean_square(residual, self._weight(name))
         for c in self.conditions:
             ds = [self._derivatives(points[f"{c.name}.{i}"], f"{c.name}.{i}")
@@ -294,5 +286,5 @@ class Problem(Loss):
         d = self._derivatives(tf.constant(as_points(points, "points"), self.dtype))
         return {
             k: np.asarray(v, dtype=np.float64).reshape(-1)
-            for k, v in _residual_terms(self.equation.residual(d), "pde").items()
+            for k, v in self.equation.named_residuals(d).items()
         }

@@ -331,3 +331,21 @@ def test_systems_with_several_fields_and_named_residuals():
     prediction = problem.predict(t)
     np.testing.assert_allclose(prediction[:, 0], np.cos(2 * t[:, 0]), atol=1e-3)
     np.testing.assert_allclose(prediction[:, 1], -2 * np.sin(2 * t[:, 0]), atol=5e-3)
+
+
+@pytest.mark.parametrize("returned, names", [
+    ("tensor", ["pde"]), ("tuple", ["pde_0", "pde_1"]), ("dict", ["velocity", "7"]),
+])
+def test_named_residuals_names_terms_as_the_problems_do(returned, names):
+    def residual(self, d):
+        a, b = d.u_t - d.v, d.v_t + d.u
+        return {"tensor": a, "tuple": (a, b), "dict": {"velocity": a, 7: b}}[returned]
+
+    Eq = type("Eq", (pinn.Equation,), {"coordinates": ("t",), "fields": ("u", "v"), "residual": residual})
+    t = np.linspace(0, 1, 5)[:, None]
+    net = pinn.mlp(1, 2, [4], lower=[0.0], upper=[1.0], seed=0)
+    d = pinn.Derivatives(net, tf.constant(t), ("t",), ("u", "v"))
+    terms = Eq().named_residuals(d)
+    assert list(terms) == names
+    np.testing.assert_allclose(terms[names[0]].numpy(), (d.u_t - d.v).numpy())
+    assert pinn.Problem(Eq(), net, t).residual_names == names
