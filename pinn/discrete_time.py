@@ -48,7 +48,7 @@ from pinn.equation import Equation
 from pinn.flat import as_tf_variable
 from pinn.loss import Loss, Term, mean_square
 from pinn.runge_kutta import MAX_STAGES, gauss_legendre
-from pinn.taylor import DERIVATIVE_PATHS, TaylorDerivatives, choose_derivatives
+from pinn.taylor import TaylorDerivatives, check_derivative_path, choose_derivatives
 from pinn.validation import as_points, check_int, check_number
 
 __all__ = ["DiscreteTimeProblem", "Snapshot", "grid_snapshot", "StageView", "SpatialCondition",
@@ -435,9 +435,9 @@ class DiscreteTimeProblem(Loss):
         derivatives: how the spatial derivatives of the S outputs are computed, as in
             :class:`pinn.Problem`: ``"tape"`` (reverse mode, any Keras model), ``"taylor"``
             (forward propagation through an MLP built by :func:`pinn.mlp`, all outputs in one
-            pass), ``"auto"`` (Taylor where the network supports it). Both agree to round-off; on
-            the paper's Allen–Cahn network the Taylor path evaluates the loss about 1.6x faster
-            (float64, 2 threads; ``benchmarks/discrete_time_eval.py``).
+            pass), ``"auto"`` (Taylor where the network supports it). Both agree to round-off; the
+            Taylor path was faster on the paper's Allen–Cahn and KdV networks (1.12x and 1.31x,
+            one run, ``benchmarks/derivatives_eval.json``).
 
     Attributes:
         stages (q), outputs_per_field (S), dt, t0, spatial (spatial coordinate names),
@@ -457,8 +457,7 @@ class DiscreteTimeProblem(Loss):
             raise TypeError(f"network must be a Keras model or callable, got {type(network).__name__}")
         if dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
-        if not isinstance(derivatives, str) or derivatives not in DERIVATIVE_PATHS:
-            raise ValueError(f"derivatives must be 'auto', 'taylor' or 'tape', got {derivatives!r}")
+        check_derivative_path(derivatives)
         name = type(equation).__name__
         if time not in equation.coordinates:
             raise ValueError(f"time {time!r} is not a coordinate of {name}; its coordinates are "

@@ -12,7 +12,7 @@ from pinn.derivatives import Derivatives, parse_derivative
 from pinn.equation import Equation
 from pinn.flat import as_tf_variable
 from pinn.loss import Loss, Term, mean_square
-from pinn.taylor import DERIVATIVE_PATHS, TaylorDerivatives, choose_derivatives
+from pinn.taylor import TaylorDerivatives, check_derivative_path, choose_derivatives
 from pinn.validation import check_number
 
 __all__ = ["Problem"]
@@ -76,8 +76,7 @@ class Problem(Loss):
             raise TypeError(f"network must be a Keras model or callable, got {type(network).__name__}")
         if dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
-        if not isinstance(derivatives, str) or derivatives not in DERIVATIVE_PATHS:
-            raise ValueError(f"derivatives must be 'auto', 'taylor' or 'tape', got {derivatives!r}")
+        check_derivative_path(derivatives)
         self.equation = equation
         self.network = network
         self.dtype = tf.as_dtype(dtype)

@@ -44,7 +44,7 @@ from pinn.flat import as_tf_variable
 from pinn.networks import UnitBoxScaling
 
 __all__ = ["TaylorDerivatives", "MLPStructure", "mlp_structure", "taylor_unsupported_reason",
-           "choose_derivatives", "DERIVATIVE_PATHS",
+           "choose_derivatives", "check_derivative_path", "DERIVATIVE_PATHS",
            "TAYLOR_ACTIVATIONS"]
 
 #: Activations whose derivatives of every order the Taylor path computes, by the names used here.
@@ -284,6 +284,13 @@ def taylor_unsupported_reason(network: Any) -> str | None:
     return None
 
 
+def check_derivative_path(choice: Any) -> str:
+    """``choice`` if it is one of :data:`DERIVATIVE_PATHS`, else a ValueError naming the argument."""
+    if not isinstance(choice, str) or choice not in DERIVATIVE_PATHS:
+        raise ValueError(f"derivatives must be 'auto', 'taylor' or 'tape', got {choice!r}")
+    return choice
+
+
 def choose_derivatives(choice: str, network: Any, probe: Any, coordinates: Sequence[str],
                        fields: Sequence[str], dtype: Any) -> tuple[MLPStructure | None, str | None]:
     """Resolve a problem's ``derivatives`` argument to the Taylor path or the tape.
@@ -308,8 +315,7 @@ def choose_derivatives(choice: str, network: Any, probe: Any, coordinates: Seque
         ValueError: ``choice`` is not one of :data:`DERIVATIVE_PATHS`.
         TypeError: ``"taylor"`` and the network is not supported (the message says why).
     """
-    if not isinstance(choice, str) or choice not in DERIVATIVE_PATHS:
-        raise ValueError(f"derivatives must be 'auto', 'taylor' or 'tape', got {choice!r}")
+    check_derivative_path(choice)
     if choice == "tape":
         return None, None
     dtype = tf.as_dtype(dtype)
