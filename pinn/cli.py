@@ -281,7 +281,8 @@ def cmd_info(run_dir: str, as_json: bool) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``pinn`` command; returns the exit code."""
-    from pinn.scripts import interrupt_signals, report_error
+    from pinn.scripts import report_error
+    from pinn.signals import exit_code_for_signal, interrupt_signals
 
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
@@ -314,7 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         except KeyboardInterrupt:
             print(f"{PROG}: interrupted", file=sys.stderr)
-            return 128 + (received.signum or 2)
+            return exit_code_for_signal(received.signum)
         except Exception as error:  # noqa: BLE001 (one line, the traceback only with --debug)
             report_error(PROG, error, debug)
             return 1

@@ -108,15 +108,14 @@ from __future__ import annotations
 
 import contextlib
 import math
-import signal
-import threading
-from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple
+from typing import Any, Callable, Iterable, Mapping, NamedTuple
 
 import numpy as np
 import scipy.linalg.blas as _blas
 from threadpoolctl import threadpool_limits
 
 from pinn.callbacks import Callback, CallbackList
+from pinn.signals import held_signals
 from pinn.objective import CompiledObjective, Evaluation
 from pinn.status import Status
 from pinn.tracking import PhaseResult, PhaseTracker
@@ -718,44 +717,6 @@ def _strong_wolfe(phi: Callable[[float], _Trial], f0: float, d0: float, alpha1: 
                                        "evaluations")
 
 
-# ---- interrupt-safe commits -------------------------------------------------------------------
-@contextlib.contextmanager
-def _deferred_interrupt() -> Iterator[None]:
-    """Hold SIGINT (Ctrl-C), and SIGTERM where a Python handler owns it (the example scripts turn
-    it into KeyboardInterrupt), while the state is changed, then deliver the first one that came: a
-    KeyboardInterrupt never leaves the matrix updated and the iterate not (or the reverse), nor an
-    iterate without its direction. Does nothing outside the main thread (Python delivers signals
-    only there)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received: list[tuple[int, Any]] = []
-    previous: dict[int, Any] = {}
-    try:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            handler = signal.getsignal(signum)
-            if signum == signal.SIGINT or callable(handler):
-                previous[signum] = signal.signal(
-                    signum, lambda number, frame: received.append((number, frame)))
-    except (ValueError, OSError):  # pragma: no cover - embedded interpreters
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        yield
-        return
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        if received:
-            signum, frame = received[0]
-            handler = previous[signum]
-            if callable(handler):
-                handler(signum, frame)
-            elif signum == signal.SIGINT and handler != signal.SIG_IGN:
-                raise KeyboardInterrupt
-
-
 # ---- the phase --------------------------------------------------------------------------------
 def quasi_newton(
     objective: CompiledObjective,
@@ -869,7 +830,7 @@ def quasi_newton(
         raise ValueError(f"the loss or its gradient is not finite at the starting point "
                          f"({tracker.nonfinite_message()}); fix the model or the data") from None
     if not state.has_iterate:
-        with _deferred_interrupt():
+        with held_signals():
             state.x, state.f, state.g = x0, first.fun, np.array(first.jac, dtype=np.float64)
             state.p = -matrix.matvec(state.scale, state.g)
 
@@ -883,7 +844,7 @@ def quasi_newton(
 
     def restart() -> None:
         gamma = state.gamma if math.isfinite(state.gamma) else 1.0
-        with _deferred_interrupt():
+        with held_signals():
             state.reset(gamma)
             state.restarts += 1
             state.p = -gamma * state.g
@@ -1013,7 +974,7 @@ def _step(state: QuasiNewtonState, matrix: Any, method: str, initial_scale: bool
         ug, sg = float(u @ g_new), float(s @ g_new)
         p_new = -(z / tau + (A * ug + B * sg) * u + (B * ug + C * sg) * s)
         new_scale = scale / tau
-    with _deferred_interrupt():
+    with held_signals():
         if update is not None:
             _rank_two(matrix, A / new_scale, B / new_scale, C / new_scale, u, s)
             state.scale = new_scale

@@ -32,15 +32,14 @@ import math
 import os
 import pathlib
 import shlex
-import signal
 import sys
 import tempfile
-import threading
 import traceback
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from pinn.signals import SIGNAL_NAMES, exit_code_for_signal, held_signals, interrupt_signals
 from pinn.atomic import TEMP_PATTERN, remove_stale, write_atomic
 from pinn.validation import check_int
 from pinn.settings import (FlagParser, RunSettings, UsageError, differences, format_usage_error,
@@ -51,8 +50,7 @@ __all__ = ["example_parser", "NoiseDependentAdam", "add_resample_flags", "resamp
            "add_float32_flag", "float32_twin", "run_example", "train_example", "run_metrics", "replot", "method_name",
            "nonnegative_seconds",
            "saved_error_history", "write_error_history", "ERROR_HISTORY_FIGURE", "ERROR_EVERY_S", "prepare_run_directory", "restore_run", "write_metrics",
-           "write_outputs", "run_status", "set_seeds", "stop_on_signals", "interrupt_signals",
-           "defer_signals",
+           "write_outputs", "run_status", "set_seeds",
            "report_error", "exit_code_for", "existing_file", "running_pid", "CHECKPOINT_FILE",
            "METRICS_FILE", "EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE"]
 
@@ -71,7 +69,6 @@ STALE_PATTERNS = (TEMP_PATTERN, ".pinn-write-test.*", ".checkpoint.*.h5.tmp", ".
 LOCK_FILE = ".pinn.lock"
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
-_SIGNAL_NAMES = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}
 
 
 # -- flags ---------------------------------------------------------------------------------------
@@ -433,98 +430,6 @@ def running_pid(folder: str | os.PathLike[str]) -> int | None:
     return None
 
 
-# -- signals -------------------------------------------------------------------------------------
-
-class _Received:
-    """What :func:`interrupt_signals` saw: ``signum`` (the first signal's number, None if none
-    came), ``count`` (signals so far)."""
-
-    signum: int | None = None
-    count: int = 0
-
-
-#: Signals after the first that are taken as "I am waiting": they do not interrupt the saving of
-#: the checkpoint and metrics.json; the one after them stops at once.
-PATIENT_SIGNALS = 1
-
-# While metrics.json is written (defer_signals), a first signal waits for the end of the write.
-_deferred: dict[str, Any] = {"depth": 0, "pending": None}
-
-
-@contextlib.contextmanager
-def defer_signals() -> Iterator[None]:
-    """Within the block, a first SIGINT/SIGTERM caught by :func:`interrupt_signals` waits: it is
-    raised (KeyboardInterrupt) when the block ends, so that what the block writes (metrics.json
-    after training) is written whole. Outside :func:`interrupt_signals` it changes nothing."""
-    _deferred["depth"] += 1
-    failed = True
-    try:
-        yield
-        failed = False
-    finally:
-        _deferred["depth"] -= 1
-        pending = _deferred["pending"] if _deferred["depth"] == 0 else None
-        if pending is not None:
-            _deferred["pending"] = None
-            if not failed:  # (an error of the block goes first)
-                raise KeyboardInterrupt(f"signal {pending}")
-
-
-@contextlib.contextmanager
-def interrupt_signals(prog: str = "pinn") -> Iterator[_Received]:
-    """Within the block SIGINT and SIGTERM raise KeyboardInterrupt (a run then ends at its best
-    weights, status "interrupted"); ``received.signum`` tells which came first.
-
-    The first signal interrupts. A second one (Ctrl-C pressed again while the run saves its
-    checkpoint, writes metrics.json and draws its figures) does not: it would throw away what the
-    first one asked to keep. It prints that the run is saving and that another signal stops at
-    once; a third one raises KeyboardInterrupt wherever the run is (files written atomically stay
-    whole: at worst the previous checkpoint and no metrics.json). SIGKILL is never needed.
-
-    The old handlers come back afterwards. SIGINT is re-enabled even where the shell started the
-    script with it ignored (background jobs). Outside the main thread nothing is installed."""
-    received = _Received()
-    if threading.current_thread() is not threading.main_thread():
-        yield received
-        return
-    name = prog.split()[0]
-
-    def interrupt(signum, frame):
-        received.count += 1
-        if received.signum is None:
-            received.signum = signum
-        if received.count == 1 and _deferred["depth"]:  # raised when metrics.json is written
-            _deferred["pending"] = signum
-            return
-        if 1 < received.count <= 1 + PATIENT_SIGNALS:
-            print(f"{name}: {_SIGNAL_NAMES.get(signum, 'a signal')} again: saving the checkpoint and "
-                  "metrics.json first; once more stops at once", file=sys.stderr, flush=True)
-            return
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    old = {s: signal.signal(s, interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield received
-    finally:
-        for s, handler in old.items():
-            signal.signal(s, handler if handler is not None else signal.SIG_DFL)
-
-
-def stop_on_signals() -> None:
-    """Make SIGINT and SIGTERM raise KeyboardInterrupt for the rest of the process (see
-    :func:`interrupt_signals` for a scoped form that also tells which signal came)."""
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    signal.signal(signal.SIGINT, interrupt)
-    signal.signal(signal.SIGTERM, interrupt)
-
-
-def _signal_exit(signum: int | None) -> int:
-    return 128 + int(signum if signum is not None else signal.SIGINT)
-
-
 # -- errors and exit codes -----------------------------------------------------------------------
 
 def report_error(prog: str, error: BaseException, debug: bool = False) -> None:
@@ -591,14 +496,14 @@ def run_example(module: Any, argv: Sequence[str] | None = None, *, prog: str | N
             print(format_usage_error(prog, str(error), hint=False), file=sys.stderr, flush=True)
             return EXIT_USAGE
         except KeyboardInterrupt:
-            signame = _SIGNAL_NAMES.get(received.signum, "an interrupt")
+            signame = SIGNAL_NAMES.get(received.signum, "an interrupt")
             if lock is not None and os.path.isfile(checkpoint):
                 print(f"{name}: interrupted by {signame}; the checkpoint is {checkpoint}; go on with: "
                       f"{resume_command(command, argv)}", file=sys.stderr, flush=True)
             else:
                 print(f"{name}: interrupted by {signame} before training started", file=sys.stderr,
                       flush=True)
-            return _signal_exit(received.signum)
+            return exit_code_for_signal(received.signum)
         except Exception as error:  # noqa: BLE001 (the command line reports every failure)
             report_error(prog, error, debug)
             return EXIT_FAILURE
@@ -607,10 +512,10 @@ def run_example(module: Any, argv: Sequence[str] | None = None, *, prog: str | N
                 lock.close()
     status = str(metrics.get("status", "failed"))
     if status == "interrupted":
-        signame = _SIGNAL_NAMES.get(received.signum, "an interrupt")
+        signame = SIGNAL_NAMES.get(received.signum, "an interrupt")
         print(f"{name}: interrupted by {signame}: the best weights so far are in {checkpoint}; go on "
               f"with: {resume_command(command, argv)}", file=sys.stderr, flush=True)
-        return _signal_exit(received.signum)
+        return exit_code_for_signal(received.signum)
     code = exit_code_for(status)
     if code != EXIT_OK:
         why = " ".join(str(metrics.get("message") or "").split())
@@ -720,12 +625,12 @@ def write_outputs(out: str | os.PathLike, metrics: dict[str, Any], figures: Any 
     reported on one line on stderr, added to ``metrics["output_errors"]`` (and so to the metrics of
     the caller, which :func:`run_example` turns into exit code 1), and returned. ``figures`` is a
     function of no arguments that writes the figures. A signal that comes while metrics.json is
-    written interrupts right after it (:func:`defer_signals`); the figures it interrupts at once.
+    written interrupts right after it (:func:`pinn.signals.held_signals`); the figures it interrupts at once.
     """
     errors: list[str] = []
     name = prog.split()[0]
     try:
-        with defer_signals():  # a signal now waits until metrics.json is whole
+        with held_signals():  # a signal now waits until metrics.json is whole
             write_metrics(out, metrics)
     except OSError as error:
         errors.append(f"could not write {METRICS_FILE} in {str(out)!r}: {error.strerror or error}")

@@ -37,6 +37,7 @@ import tensorflow as tf
 
 import pinn
 import pinn.atomic
+import pinn.signals
 import pinn.plotting
 from pinn import cli
 from pinn.atomic import atomic_write, remove_stale, write_atomic
@@ -728,7 +729,7 @@ def test_a_signal_while_metrics_json_is_written_waits_for_it(tmp_path, monkeypat
 
     monkeypatch.setattr(scripts, "write_metrics", signalled)
     drawn = []
-    with scripts.interrupt_signals("pinn") as received:
+    with pinn.signals.interrupt_signals("pinn") as received:
         with pytest.raises(KeyboardInterrupt):
             scripts.write_outputs(tmp_path, {"status": "completed"}, lambda: drawn.append(1))
     assert received.signum == signal.SIGTERM and drawn == []

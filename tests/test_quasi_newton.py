@@ -1,8 +1,5 @@
 """pinn.quasi_newton: dense SSBFGS / SSBroyden / BFGS phases on a CompiledObjective."""
 
-import os
-import signal
-
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -13,7 +10,6 @@ from pinn.quasi_newton import (
     QUASI_NEWTON_DEFAULTS,
     QUASI_NEWTON_METHODS,
     QuasiNewtonState,
-    _deferred_interrupt,
     _rank_two,
     _step,
     quasi_newton,
@@ -260,57 +256,6 @@ def test_keyboard_interrupt_from_a_callback_keeps_a_resumable_state():
                            start_iteration=4, start_nfev=result.nfev)
     straight = quasi_newton(rosenbrock()[0], "SSBroyden1", options={"maxiter": 10})
     np.testing.assert_array_equal(resumed.quasi_newton_state.x, straight.quasi_newton_state.x)
-
-
-@pytest.fixture
-def sigint_handler():
-    """Set SIGINT's handler for a test (a background job of a non-interactive shell starts with
-    SIGINT ignored, a foreground Python process with Python's own handler), restored after."""
-    original = signal.getsignal(signal.SIGINT)
-    yield lambda handler: signal.signal(signal.SIGINT, handler)
-    signal.signal(signal.SIGINT, original)
-
-
-def test_sigint_during_a_commit_is_delivered_after_it(sigint_handler):
-    sigint_handler(signal.default_int_handler)
-    done = []
-    with pytest.raises(KeyboardInterrupt):
-        with _deferred_interrupt():
-            os.kill(os.getpid(), signal.SIGINT)
-            done.append(True)  # reached: the signal waits for the end of the block
-    assert done == [True]
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
-
-
-def test_sigterm_with_a_python_handler_waits_for_the_commit_too(sigint_handler):
-    """The example scripts make SIGTERM raise KeyboardInterrupt: it must not split a commit (a
-    SIGTERM between the iterate and its direction left a checkpoint that could not be written)."""
-    sigint_handler(signal.default_int_handler)
-    original = signal.getsignal(signal.SIGTERM)
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    signal.signal(signal.SIGTERM, interrupt)
-    try:
-        done = []
-        with pytest.raises(KeyboardInterrupt, match=f"signal {int(signal.SIGTERM)}"):
-            with _deferred_interrupt():
-                os.kill(os.getpid(), signal.SIGTERM)
-                os.kill(os.getpid(), signal.SIGINT)  # the first that came is delivered
-                done.append(True)
-        assert done == [True]
-        assert signal.getsignal(signal.SIGTERM) is interrupt
-        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    finally:
-        signal.signal(signal.SIGTERM, original)
-
-
-def test_an_ignored_sigint_stays_ignored_through_a_commit(sigint_handler):
-    sigint_handler(signal.SIG_IGN)
-    with _deferred_interrupt():
-        os.kill(os.getpid(), signal.SIGINT)
-    assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
 
 
 # -- callbacks and counting ---------------------------------------------------------------------
