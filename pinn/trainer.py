@@ -138,6 +138,41 @@ def _parts(loss: Any, name: str) -> set[int]:
     return {id(p) for p in part} if isinstance(part, (list, tuple)) else {id(part)}
 
 
+def _problem_constants(loss: Any, twin: Any) -> list[tuple[str, Any, Any]]:
+    """``(what, ours, theirs)`` for what a problem and its float32 twin must share besides points
+    and shapes: the equation's fixed coefficients, each condition's weight and targets (by name);
+    empty for other losses."""
+    pairs: list[tuple[str, Any, Any]] = []
+    equations = getattr(loss, "equation", None), getattr(twin, "equation", None)
+    if all(callable(getattr(e, "coefficient_values", None)) for e in equations):
+        fixed = [name for name in equations[0].coefficient_names if name not in equations[0].trainable_names]
+        pairs.append(("equation coefficients", {n: equations[0].coefficient(n) for n in fixed},
+                      {n: equations[1].coefficient(n) for n in fixed
+                       if n in equations[1].coefficient_names and n not in equations[1].trainable_names}))
+    conditions = getattr(loss, "conditions", None), getattr(twin, "conditions", None)
+    if all(isinstance(c, (list, tuple)) for c in conditions):
+        theirs = {c.name: c for c in conditions[1]}  # (the names: checked with the point sets)
+        for c in conditions[0]:
+            other = theirs.get(c.name)
+            if other is not None:
+                pairs.append((f"condition {c.name!r} weight", c.weight, other.weight))
+                pairs.append((f"condition {c.name!r} targets", list(getattr(c, "_targets", [])),
+                              list(getattr(other, "_targets", []))))
+    return pairs
+
+
+def _same_constant(ours: Any, theirs: Any) -> bool:
+    """Equal keys and shapes, values within float32 rounding (relative 1e-6)."""
+    if isinstance(ours, dict) or isinstance(theirs, dict):
+        return (isinstance(ours, dict) and isinstance(theirs, dict) and ours.keys() == theirs.keys()
+                and all(_same_constant(ours[k], theirs[k]) for k in ours))
+    if isinstance(ours, list) or isinstance(theirs, list):
+        return (isinstance(ours, list) and isinstance(theirs, list) and len(ours) == len(theirs)
+                and all(_same_constant(a, b) for a, b in zip(ours, theirs)))
+    a, b = np.asarray(ours, dtype=np.float64), np.asarray(theirs, dtype=np.float64)
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-6, atol=0.0))
+
+
 def _as_problem_loss(problem: Any, name: str) -> Loss:
     """A :class:`~pinn.loss.Loss` as given, or one made of an object with ``loss()`` and
     ``variables``."""
@@ -196,7 +231,8 @@ class Trainer:
             chunks of at most this many rows; same loss and gradient, less memory.
         resample: a :class:`~pinn.resample.Resample`: new points every N steps/iterations.
         float32_problem: the same problem built in float32 (its own network of the same shapes,
-            the same point sets), for a float32 stage at the start of a plan (``train``'s
+            the same point sets, fixed coefficients, condition weights and targets: each is
+            checked), for a float32 stage at the start of a plan (``train``'s
             ``float32_iterations``): evaluations there cost about half as much on a CPU. The
             problem's own variables must then be float64; they stay the run's weights (the
             checkpoint, the result), and the twin's are set from them at each evaluation.
@@ -288,6 +324,10 @@ class Trainer:
             if theirs.shape != ours.shape or not np.allclose(theirs, ours, rtol=1e-6, atol=0):
                 raise ValueError(f"float32_problem's point set {name!r} differs from the problem's: "
                                  "build it from the same points (the same seed)")
+        for what, ours, theirs in _problem_constants(self.loss, twin.loss):
+            if not _same_constant(ours, theirs):
+                raise ValueError(f"float32_problem's {what} differs from the problem's: build it with "
+                                 "the same settings (e.g. with the function that built the problem)")
         shared = [name for name in ("equation", "conditions", "network")
                   if _parts(self.loss, name) & _parts(twin.loss, name)]
         if shared:  # a Problem builds its parts in its dtype: one object cannot serve both

@@ -245,6 +245,31 @@ def test_a_float32_twin_of_other_points_is_refused():
         pinn.Trainer(setup.problem, float32_problem=shared)
 
 
+def test_a_float32_twin_of_other_coefficients_weights_or_targets_is_refused():
+    """Same points and shapes, but another viscosity, condition weight or target: the float32
+    stage would train another problem."""
+    from pinn.equations import Burgers
+
+    burgers = load_example("burgers")
+    settings = burgers.build_parser().parse_settings(["--quick", "--seed", "0"])
+    setup = burgers.build(settings)
+
+    def twin(nu=0.01 / np.pi, weight=1.0, shift=0.0):
+        conditions = [type(c)("u", c.point_sets[0], c._targets[0] + (shift if c.name == "boundary" else 0.0),
+                              name=c.name, weight=c.weight * (weight if c.name == "initial" else 1.0))
+                      for c in setup.conditions]
+        network = pinn.mlp(2, 1, [settings.neurons] * settings.widths, "tanh", lower=setup.domain.lower,
+                           upper=setup.domain.upper, dtype="float32", seed=0)
+        return pinn.Problem(Burgers(nu=nu), network, setup.collocation, conditions, dtype="float32")
+
+    assert pinn.Trainer(setup.problem, float32_problem=twin()).float32_objective is not None
+    for bad, what in ((twin(nu=0.02), "equation coefficients"),
+                      (twin(weight=2.0), "condition 'initial' weight"),
+                      (twin(shift=1e-3), "condition 'boundary' targets")):
+        with pytest.raises(ValueError, match=f"float32_problem's {what} differs from the problem's"):
+            pinn.Trainer(setup.problem, float32_problem=bad)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_default_settings_reach_the_paper_accuracy(tmp_path, seed):
