@@ -26,6 +26,9 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from paper_tables import PAPER_METHOD  # noqa: E402  (the paper's second phase, one spelling)
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "paper_results.json"
 TABLES = ROOT / "benchmarks" / "paper_tables.json"
@@ -149,14 +152,20 @@ def key_of(metrics: Mapping[str, Any]) -> str:
 
 
 def budget_label(row: Row, metrics: Mapping[str, Any]) -> str:
-    """``"reduced (Adam 0, L-BFGS-B maxiter 2000; the paper: 0, 50000), single run"`` or
-    ``"the paper's budgets, single run"``, from the run's settings; a run that ended early
+    """``"reduced (Adam 0, L-BFGS-B maxiter 2000; the paper: 0, 50000), single run"``,
+    ``"the paper's budgets, single run"`` or, for a second phase other than the paper's L-BFGS-B,
+    ``"pinn's plan (Adam 100, SSBFGS maxiter 4000; the paper: Adam 0, L-BFGS-B maxiter 50000),
+    single run"``, from the run's settings; a run that ended early
     (interrupted, stopped) says so and where: ``"..., interrupted after Adam 10000 steps and 17011
     L-BFGS-B iterations"``."""
     run = metrics.get("settings", {}).get("run", {})
     adam, lbfgs = int(run.get("adam_steps", metrics.get("adam_steps", 0))), int(run.get("lbfgs_maxiter", 0))
     quick = " --quick," if run.get("quick") else ""
-    if adam < row.adam or lbfgs < row.lbfgs or quick:
+    method = str(run.get("method", PAPER_METHOD))
+    if method != PAPER_METHOD:  # another second phase: its budgets are not comparable
+        label = (f"pinn's plan{quick} (Adam {adam}, {method} maxiter {lbfgs}; the paper: Adam "
+                 f"{row.adam}, {PAPER_METHOD} maxiter {row.lbfgs}), single run")
+    elif adam < row.adam or lbfgs < row.lbfgs or quick:
         label = (f"reduced{quick} (Adam {adam}, L-BFGS-B maxiter {lbfgs}; the paper: {row.adam}, "
                  f"{row.lbfgs}), single run")
     else:

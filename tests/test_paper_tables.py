@@ -323,6 +323,17 @@ def test_paper_results_gives_the_median_over_seeds_of_one_budget(tmp_path):
     assert "9.000" not in row.split("each run:")[0] and "(seed 3; reduced" in row  # a budget of one seed
 
 
+def test_paper_results_names_a_second_phase_other_than_the_papers():
+    row = next(r for r in paper_results.ROWS if r.key == "burgers")
+    metrics = fake_metrics(0, 1e-5, 4000)
+    metrics["settings"]["run"].update(method="SSBFGS", adam_steps=100)
+    assert paper_results.budget_label(row, metrics) == (
+        "pinn's plan (Adam 100, SSBFGS maxiter 4000; the paper: Adam 0, L-BFGS-B maxiter 50000), "
+        "single run")
+    metrics["settings"]["run"].update(method="L-BFGS-B", adam_steps=0, lbfgs_maxiter=50000)
+    assert paper_results.budget_label(row, metrics) == "the paper's budgets, single run"
+
+
 def test_paper_results_refuses_bad_runs_and_documents(tmp_path, capsys):
     run = tmp_path / "run"
     run.mkdir()
