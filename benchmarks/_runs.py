@@ -33,6 +33,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+#: The paper's second-phase optimiser (Raissi et al. 2019), also the method of runs whose settings
+#: name none (written before ``--method`` existed).
+PAPER_METHOD = "L-BFGS-B"
+
 ROOT = Path(__file__).resolve().parents[1]
 DONE = ("completed", "stopped")  # metrics.json "status" of a run that finished its plan
 

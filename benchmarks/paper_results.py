@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from paper_tables import PAPER_METHOD  # noqa: E402  (the paper's second phase, one spelling)
+from _runs import PAPER_METHOD  # noqa: E402  (the paper's second phase, one spelling)
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "paper_results.json"
@@ -44,7 +44,8 @@ USABLE = ("completed", "stopped", "interrupted")
 KEPT = ("example", "status", "seed", "relative_l2_error", "relative_l2_error_u",
         "relative_l2_error_v", "max_abs_error", "lambda1", "lambda2", "lambda1_true", "lambda2_true",
         "lambda1_error_pct", "lambda2_error_pct", "final_loss", "adam_steps", "lbfgs_nit",
-        "lbfgs_nfev", "lbfgs_message", "wall_time_s", "quick", "noise", "settings", "pinn_version")
+        "lbfgs_nfev", "lbfgs_message", "adam_time_s", "lbfgs_time_s", "wall_time_s", "quick", "noise",
+        "settings", "pinn_version")
 
 
 def fmt(value: float | None) -> str:
@@ -215,6 +216,25 @@ def entry_from_run(run_dir: str | Path, command: str | None = None) -> dict[str,
             "metrics": {k: metrics[k] for k in KEPT if k in metrics}}
 
 
+def merge_entries(entries: Sequence[Mapping[str, Any]], added: Sequence[Mapping[str, Any]],
+                  keep_commands: bool = True) -> list[Mapping[str, Any]]:
+    """``entries`` with ``added`` in: an added run of the same example, seed and label as an
+    entry replaces it in place (a run added again, e.g. after more of its metrics are kept),
+    keeping that entry's command unless ``keep_commands`` is False; the others are appended."""
+    def identity(entry: Mapping[str, Any]) -> tuple[Any, ...]:
+        return entry["key"], entry["metrics"].get("seed"), entry["label"]
+
+    merged = list(entries)
+    for entry in added:
+        same = [i for i, old in enumerate(merged) if identity(old) == identity(entry)]
+        if same:
+            old = merged[same[0]]
+            merged[same[0]] = {**entry, "command": old["command"] if keep_commands else entry["command"]}
+        else:
+            merged.append(entry)
+    return merged
+
+
 def load(path: str | Path) -> Any:
     """A JSON file, or None where it does not exist."""
     path = Path(path)
@@ -299,7 +319,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """The command line; the exit code (0, 1 for a stale --check, 2 for bad arguments)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--add", metavar="RUN_DIR", action="append", default=[],
-                        help="add the run in RUN_DIR (its metrics.json) to --results")
+                        help="add the run in RUN_DIR (its metrics.json) to --results; a run of the "
+                        "same example, seed and budget label replaces its entry (and keeps its command "
+                        "unless --command is given)")
     parser.add_argument("--command", default=None,
                         help="the command that made the run added (default: rebuilt from its settings)")
     parser.add_argument("--results", default=str(RESULTS), help="paper_results.json to read and extend")
@@ -316,8 +338,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         added = [entry_from_run(run_dir, args.command) for run_dir in args.add]
         document = Path(args.doc).read_text()
-        updated = replace_between_markers(document, table({"entries": results["entries"] + added},
-                                                          load(args.tables)))
+        entries = merge_entries(results["entries"], added, keep_commands=args.command is None)
+        updated = replace_between_markers(document, table({"entries": entries}, load(args.tables)))
     except (OSError, ValueError) as error:
         parser.error(str(error))
     if args.check:
@@ -326,7 +348,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         return 0
     if added:
-        results["entries"] += added
+        results["entries"] = entries
         Path(args.results).write_text(json.dumps(results, indent=1) + "\n")
     Path(args.doc).write_text(updated)
     print(f"wrote {args.doc}" + (f" and {args.results}" if added else ""))

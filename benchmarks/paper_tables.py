@@ -50,7 +50,7 @@ TABLE1_N_F = (2000, 4000, 6000, 7000, 8000, 10000)
 TABLE2_LAYERS = (2, 4, 6, 8)
 TABLE2_NEURONS = (10, 20, 40)
 PAPER_LBFGS_MAXITER = 50000
-PAPER_METHOD = "L-BFGS-B"  # also the method of runs whose settings name none (written before --method)
+PAPER_METHOD = _runs.PAPER_METHOD
 # the paper's plan for every run, whatever examples/burgers.py's defaults are: no Adam phase, then
 # L-BFGS-B for up to 50000 iterations; flags after '--' come later and win (budgets: --lbfgs-maxiter)
 PAPER_PLAN = ("--method", PAPER_METHOD, "--adam-steps", "0", "--lbfgs-maxiter", str(PAPER_LBFGS_MAXITER))

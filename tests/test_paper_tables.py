@@ -323,6 +323,24 @@ def test_paper_results_gives_the_median_over_seeds_of_one_budget(tmp_path):
     assert "9.000" not in row.split("each run:")[0] and "(seed 3; reduced" in row  # a budget of one seed
 
 
+def test_paper_results_replaces_a_run_added_again(tmp_path):
+    results, doc = tmp_path / "results.json", tmp_path / "paper.md"
+    doc.write_text(f"{paper_results.BEGIN}\n{paper_results.END}\n")
+    argv = ["--results", str(results), "--tables", str(tmp_path / "none.json"), "--doc", str(doc)]
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "metrics.json").write_text(json.dumps(fake_metrics(0, 2e-3)))
+    assert paper_results.main([*argv, "--add", str(run), "--command", "python examples/burgers.py (one core)"]) == 0
+    (run / "metrics.json").write_text(json.dumps({**fake_metrics(0, 2e-3), "adam_time_s": 40.0}))
+    assert paper_results.main([*argv, "--add", str(run)]) == 0  # the same run again: replaced
+    [entry] = json.loads(results.read_text())["entries"]
+    assert entry["metrics"]["adam_time_s"] == 40.0
+    assert entry["command"] == "python examples/burgers.py (one core)"  # kept without --command
+    (run / "metrics.json").write_text(json.dumps(fake_metrics(1, 3e-3)))
+    assert paper_results.main([*argv, "--add", str(run)]) == 0  # another seed: added
+    assert [e["metrics"]["seed"] for e in json.loads(results.read_text())["entries"]] == [0, 1]
+
+
 def test_paper_results_names_a_second_phase_other_than_the_papers():
     row = next(r for r in paper_results.ROWS if r.key == "burgers")
     metrics = fake_metrics(0, 1e-5, 4000)
