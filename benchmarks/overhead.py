@@ -25,18 +25,20 @@ and, to explain the figures, SciPy's own L-BFGS-B time per evaluation with the s
 NumPy quadratic of the same size (no TensorFlow): the floor of what any bridge can reach is
 1 + scipy_ms / bare_ms. Reports medians. Target: ratio_bare <= 1.05.
 
-    python benchmarks/overhead.py [--repeats 15] [--maxiter 50] [--n-f 2000 10000] [--jit]
+    python benchmarks/overhead.py [--repeats 15] [--maxiter 50] [--n-f 2000 10000]
+        [--modes function xla] [--threads N] [--json benchmarks/overhead.json] [--md benchmarks/overhead.md]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import sys
 
 import numpy as np
 import scipy.optimize
@@ -46,6 +48,9 @@ from threadpoolctl import threadpool_limits
 import pinn
 from pinn.equations import Burgers
 from pinn.objective import CompiledObjective
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _runs  # noqa: E402
 
 
 def build(n_f: int, seed: int = 0) -> pinn.Problem:
@@ -185,32 +190,59 @@ def measure(n_f: int, repeats: int, maxiter: int, jit: bool) -> dict:
     }
 
 
-def main() -> dict:
+MODES = {"function": False, "xla": True}  # the compiled function: tf.function, or with XLA
+
+
+def markdown(report: dict) -> str:
+    """The report as Markdown: the command, the machine and one row per problem and mode."""
+    m = report["machine"]
+    *lines, machine = _runs.markdown_heading(report)
+    threads = report["settings"]["threads"]
+    lines += [f"{machine}, TensorFlow {m['tensorflow']}, SciPy {m['scipy']}; "
+              f"{'TensorFlow default' if threads is None else threads} thread(s); medians of "
+              f"{report['settings']['repeats']} runs of {report['settings']['maxiter']} L-BFGS-B "
+              "iterations (range of the target ratio in brackets).", "",
+              "| problem | bare call | **loop / (evals x bare call)** | loop / time inside its evaluations | "
+              "evaluation in the loop / bridge call outside | bridge / bare call (adjacent pairs) | "
+              "SciPy's own L-BFGS-B per evaluation | floor: 1 + SciPy / bare |",
+              "|---|---|---|---|---|---|---|---|"]
+    for p in report["problems"]:
+        mode = "XLA" if p["jit"] else "tf.function"
+        lines.append(f"| N_f {p['n_f']}, {mode} | {p['bare_call_ms']:.1f} ms | **{p['ratio_bare_median']:.3f}** "
+                     f"({min(p['ratios_bare']):.2f}-{max(p['ratios_bare']):.2f}) | {p['ratio_inside_median']:.3f} | "
+                     f"{p['inside_over_bridge_median']:.3f} | {p['bridge_over_bare_paired']:.3f} | "
+                     f"{p['scipy_per_eval_ms']:.2f} ms | {p['floor_ratio']:.3f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15, help="runs per problem (default 15)")
     parser.add_argument("--maxiter", type=int, default=50, help="L-BFGS-B iterations per run (default 50)")
     parser.add_argument("--n-f", type=int, nargs="+", default=[2000, 10000])
-    parser.add_argument("--jit", action="store_true")
+    parser.add_argument("--modes", nargs="+", choices=sorted(MODES), default=list(MODES),
+                        help="compiled function: tf.function and/or XLA (default both)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="TensorFlow intra- and inter-op threads (default TensorFlow's)")
     parser.add_argument("--json", default=None, help="also write the report to this file")
-    args = parser.parse_args()
-    if args.repeats < 1 or args.maxiter < 1 or min(args.n_f) < 1:
-        parser.error("--repeats, --maxiter and --n-f must be positive")
+    parser.add_argument("--md", default=None, help="also write the Markdown table to this file")
+    args = parser.parse_args(argv)
+    if args.repeats < 1 or args.maxiter < 1 or min(args.n_f) < 1 or (args.threads or 1) < 1:
+        parser.error("--repeats, --maxiter, --n-f and --threads must be positive")
+    if args.threads:
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
 
-    problems = [measure(n_f, args.repeats, args.maxiter, args.jit) for n_f in args.n_f]
-    report = {"problems": problems, "settings": vars(args)}
-    print(json.dumps(report, indent=2))
-    print("| N_f | bare call | bridge call | **ratio bare** (range) | ratio bridge | loop / inside | "
-          "inside eval / bridge call | bridge / bare (paired) | SciPy per eval | floor |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for p in problems:
-        print(f"| {p['n_f']} | {p['bare_call_ms']:.2f} ms | {p['bridge_call_ms']:.2f} ms | "
-              f"**{p['ratio_bare_median']:.3f}** ({min(p['ratios_bare']):.2f}-{max(p['ratios_bare']):.2f}) | "
-              f"{p['ratio_bridge_median']:.3f} | {p['ratio_inside_median']:.3f} | "
-              f"{p['inside_over_bridge_median']:.3f} | {p['bridge_over_bare_paired']:.3f} | "
-              f"{p['scipy_per_eval_ms']:.2f} ms | {p['floor_ratio']:.3f} |")
-    if args.json:
-        with open(args.json, "w") as file:
-            json.dump(report, file, indent=2)
+    problems = []
+    for n_f in sorted(args.n_f, reverse=True):
+        for mode in args.modes:
+            problems.append({**measure(n_f, args.repeats, args.maxiter, MODES[mode]), "jit": MODES[mode]})
+            p = problems[-1]
+            print(f"N_f {n_f}, {mode}: loop / (evals x bare call) {p['ratio_bare_median']:.3f}, bare call "
+                  f"{p['bare_call_ms']:.1f} ms", flush=True)
+    report = {"problems": problems, "settings": {k: v for k, v in vars(args).items() if k not in ("json", "md")}}
+    report = _runs.write_report("overhead.py", argv, report, args.json, args.md, markdown)
+    print(markdown(report))
     return report
 
 

@@ -1,4 +1,4 @@
-"""benchmarks/derivatives_eval.py and benchmarks/lbfgsb_cost.py at toy sizes: they run, agree with
+"""benchmarks/derivatives_eval.py, lbfgsb_cost.py, overhead.py and allocator_faults.py at toy sizes: they run, agree with
 themselves, and write the JSON and Markdown their README sections are pasted from."""
 
 from __future__ import annotations
@@ -47,3 +47,27 @@ def test_lbfgsb_cost_refuses_bad_flags(capsys):
     with pytest.raises(SystemExit) as stopped:
         lbfgsb_cost.main(["--maxcor", "0"])
     assert stopped.value.code == 2 and "--maxcor" in capsys.readouterr().err
+
+
+def test_overhead_reports_each_problem_and_mode(tmp_path):
+    import overhead
+
+    argv = ["--repeats", "1", "--maxiter", "3", "--n-f", "64",  # (--threads: only in a fresh process)
+            "--json", str(tmp_path / "o.json"), "--md", str(tmp_path / "o.md")]
+    report = overhead.main(argv)
+    assert json.loads((tmp_path / "o.json").read_text()) == report
+    assert [(p["n_f"], p["jit"]) for p in report["problems"]] == [(64, False), (64, True)]
+    for p in report["problems"]:
+        assert p["ratio_bare_median"] > 0 and p["bare_call_ms"] > 0 and p["floor_ratio"] > 1
+    md = (tmp_path / "o.md").read_text()
+    assert report["command"] in md and "| N_f 64, tf.function |" in md and "| N_f 64, XLA |" in md
+
+
+def test_allocator_faults_markdown_gives_the_system_share():
+    import allocator_faults
+
+    report = {"command": "python benchmarks/allocator_faults.py", "calls": 2, "threads": 1,
+              "machine": {"date": "d", "cpu": "c", "cores": 2, "tensorflow": "2"},
+              "results": [{"allocator": "system", "dtype": "float64", "xla": True, "faults": 900.4,
+                           "user_ms": 60.0, "system_ms": 40.0}]}
+    assert "| system | float64 | yes | 900 | 60.0 | 40.0 | 40% |" in allocator_faults.markdown(report)
