@@ -72,6 +72,7 @@ from pinn.optimize import (GRADIENT_METHODS, LBFGS_DEFAULTS, METHOD_NAMES, Metho
                            resolve_method)
 from pinn.quasi_newton import QUASI_NEWTON_METHODS, QuasiNewtonState
 from pinn.resample import Resample
+from pinn import signals  # noqa: E402  (pinn.signals.interrupt_signals, held_signals)
 from pinn.runge_kutta import gauss_legendre, irk_weights
 from pinn.status import Status
 from pinn.taylor import TaylorDerivatives
@@ -94,5 +95,5 @@ __all__ = [
     "Evaluation", "ErrorMonitor", "TimeLimit", "Resample", "Status", "PhaseResult", "gauss_legendre", "irk_weights",
     "QUASI_NEWTON_METHODS", "QuasiNewtonState", "METHOD_NAMES", "MethodSpec", "resolve_method",
     "plot_error_history", "DiscreteTimeProblem", "Snapshot", "grid_snapshot", "NavierStokesData",
-    "load_navier_stokes", "TaylorDerivatives",
+    "load_navier_stokes", "TaylorDerivatives", "signals",
 ]
