@@ -107,6 +107,12 @@ class Condition:
     def num_points(self) -> int:
         return self.point_sets[0].shape[0]
 
+    @property
+    def targets(self) -> tuple[np.ndarray, ...]:
+        """The targets added so far, float64 arrays of shape (N, columns), as evaluated when the
+        condition was made (``target(i)`` gives them in the problem's dtype)."""
+        return tuple(self._targets)
+
     def add_target(self, value: Target, columns: int = 1, argument: str = "value") -> None:
         """Evaluate and store a target at the first point set (shape (N, columns))."""
         self._targets.append(_target(value, self.point_sets[0], columns, f"{argument} of {self.name!r}"))

@@ -21,6 +21,8 @@ from pinn.adam import Adam, LearningRate, adam
 from pinn.callbacks import Callback, HistoryRecorder, ProgressLogger
 from pinn.distribute import is_chief
 from pinn.checkpoint import Checkpoint, checkpoint_path, fresh_progress, load_checkpoint, save_checkpoint
+from pinn.conditions import Condition
+from pinn.equation import Equation
 from pinn.history import History
 from pinn.loss import FunctionLoss, Loss, LossFn, as_loss
 from pinn.objective import CompiledObjective
@@ -144,7 +146,7 @@ def _problem_constants(loss: Any, twin: Any) -> list[tuple[str, Any, Any]]:
     empty for other losses."""
     pairs: list[tuple[str, Any, Any]] = []
     equations = getattr(loss, "equation", None), getattr(twin, "equation", None)
-    if all(callable(getattr(e, "coefficient_values", None)) for e in equations):
+    if all(isinstance(e, Equation) for e in equations):
         fixed = [name for name in equations[0].coefficient_names if name not in equations[0].trainable_names]
         pairs.append(("equation coefficients", {n: equations[0].coefficient(n) for n in fixed},
                       {n: equations[1].coefficient(n) for n in fixed
@@ -154,10 +156,9 @@ def _problem_constants(loss: Any, twin: Any) -> list[tuple[str, Any, Any]]:
         theirs = {c.name: c for c in conditions[1]}  # (the names: checked with the point sets)
         for c in conditions[0]:
             other = theirs.get(c.name)
-            if other is not None:
+            if isinstance(c, Condition) and isinstance(other, Condition):
                 pairs.append((f"condition {c.name!r} weight", c.weight, other.weight))
-                pairs.append((f"condition {c.name!r} targets", list(getattr(c, "_targets", [])),
-                              list(getattr(other, "_targets", []))))
+                pairs.append((f"condition {c.name!r} targets", list(c.targets), list(other.targets)))
     return pairs
 
 
@@ -321,7 +322,7 @@ class Trainer:
                              f"{sorted(self.objective.points)}")
         for name, ours in self.objective.points.items():
             theirs = twin.points[name]
-            if theirs.shape != ours.shape or not np.allclose(theirs, ours, rtol=1e-6, atol=0):
+            if not _same_constant(ours, theirs):
                 raise ValueError(f"float32_problem's point set {name!r} differs from the problem's: "
                                  "build it from the same points (the same seed)")
         for what, ours, theirs in _problem_constants(self.loss, twin.loss):

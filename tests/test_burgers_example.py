@@ -255,7 +255,7 @@ def test_a_float32_twin_of_other_coefficients_weights_or_targets_is_refused():
     setup = burgers.build(settings)
 
     def twin(nu=0.01 / np.pi, weight=1.0, shift=0.0):
-        conditions = [type(c)("u", c.point_sets[0], c._targets[0] + (shift if c.name == "boundary" else 0.0),
+        conditions = [type(c)("u", c.point_sets[0], c.targets[0] + (shift if c.name == "boundary" else 0.0),
                               name=c.name, weight=c.weight * (weight if c.name == "initial" else 1.0))
                       for c in setup.conditions]
         network = pinn.mlp(2, 1, [settings.neurons] * settings.widths, "tanh", lower=setup.domain.lower,

@@ -195,9 +195,9 @@ def test_schrodinger_problem_is_the_papers():
     periodic = [c for c in setup.problem.conditions if isinstance(c, pinn.PeriodicBC)]
     assert sorted(e for c in periodic for e in c.expressions) == ["u", "u_x", "v", "v_x"]
     initial = {c.name: c for c in setup.problem.conditions if isinstance(c, pinn.InitialCondition)}
-    np.testing.assert_allclose(initial["initial_u"]._targets[0][:, 0],
+    np.testing.assert_allclose(initial["initial_u"].targets[0][:, 0],
                                2 / np.cosh(setup.initial[:, 0]))
-    np.testing.assert_array_equal(initial["initial_v"]._targets[0], 0.0)
+    np.testing.assert_array_equal(initial["initial_v"].targets[0], 0.0)
     np.testing.assert_allclose(setup.h[:, 0], 2 / np.cosh(setup.x), atol=1e-12)
 
 
