@@ -34,11 +34,10 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import sys
 
 import numpy as np
 import scipy.optimize
