@@ -28,6 +28,7 @@ import os
 import platform
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
@@ -205,6 +206,31 @@ def run_all(jobs: Sequence[Run], jobs_in_parallel: int = 1, threads: int = 0, fr
     if failures:
         raise RunFailed("; ".join(str(e) for e in failures))
     return [f.result() for f in futures]
+
+
+def time_lbfgsb_on_quadratic(curvature: Any, x0: Any, options: dict[str, Any]) -> tuple[float, Any]:
+    """Wall seconds SciPy's L-BFGS-B takes to run on ``0.5 * sum(curvature * x**2)`` from ``x0``.
+
+    ``curvature`` and ``x0``: float64 arrays (n,); ``options``: ``scipy.optimize.minimize``'s for
+    L-BFGS-B. The value and gradient cost a few elementwise passes, so the time is nearly all
+    L-BFGS-B's own (its update and Python wrapper); the BLAS is held to one thread, as
+    ``pinn.minimize`` holds it. Returns the seconds and SciPy's result (``nit``, ``nfev``), to
+    divide by the iterations or the evaluations. (``overhead.py``, ``lbfgsb_cost.py``.)
+    """
+    import numpy as np
+    import scipy.optimize
+    from threadpoolctl import threadpool_limits
+
+    curvature = np.asarray(curvature, dtype=np.float64)
+
+    def quadratic(x):
+        return 0.5 * float(np.dot(curvature * x, x)), curvature * x
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        start = time.perf_counter()
+        result = scipy.optimize.minimize(quadratic, np.asarray(x0, dtype=np.float64), jac=True,
+                                         method="L-BFGS-B", options=options)
+        return time.perf_counter() - start, result
 
 
 def package_version(package: str) -> str | None:
