@@ -15,6 +15,16 @@ it ("k/n" seeds), and the median error at each time.
         --config "ssbfgs=--method SSBFGS --adam-steps 1000 --lbfgs-maxiter 4000" \\
         --out runs/tta --json benchmarks/time_to_accuracy.json --md benchmarks/time_to_accuracy.md
 
+Seeds run before: ``--include REPORT.json`` adds the runs an earlier report of this script
+recorded (its JSON keeps every run's error history), for the seeds not asked for now, where the
+configuration has the same name and flags and the report was made with the same ``--example``,
+``--threads`` and ``--error-every``; anything else is an error. The report names the included
+report, its command and its date, e.g. seeds 3 and 4 added to a recorded run of seeds 0-2:
+
+    python benchmarks/time_to_accuracy.py --seeds 3 4 --threads 2 --error-every 2 \
+        --config "long=--lbfgs-maxiter 10000 --time-limit 600" --include benchmarks/time_to_accuracy_long.json \
+        --out runs/tta_long --json benchmarks/time_to_accuracy_long.json
+
 The issue's targets (2-core CPU, the paper's setup, the example's defaults): 6.7e-4 within 45 s on
 at least 3 of seeds 0-4; 1e-5 within 5 minutes on the median of seeds 0-4.
 
@@ -174,6 +184,36 @@ def markdown(rows: Sequence[Mapping[str, Any]], configs: Mapping[str, list[str]]
     return "\n".join(lines) + "\n"
 
 
+def included_runs(path: str | Path, parser: argparse.ArgumentParser, args: argparse.Namespace,
+                  configs: Mapping[str, list[str]]) -> tuple[dict[str, list[dict[str, Any]]], dict[str, Any]]:
+    """The runs of an earlier report (its JSON) to add to this one: per configuration of this
+    report, the recorded runs of the seeds not in ``args.seeds``. The report must have been made
+    with the same example, key, threads and error sampling (read from its command with this
+    script's ``parser``), and every configuration it shares a name with must have the same flags.
+    Returns the runs by configuration and a note for the report (path, command, date, seeds)."""
+    try:
+        report = json.loads(Path(path).read_text())
+        earlier = parser.parse_args(shlex.split(report["command"])[2:])
+        recorded, recorded_configs = report["runs"], report["configs"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        parser.error(f"--include {path}: expected the JSON of an earlier time_to_accuracy.py report ({error})")
+    for name in ("example", "key", "threads", "error_every"):
+        if getattr(earlier, name) != getattr(args, name):
+            parser.error(f"--include {path}: its runs were made with --{name.replace('_', '-')} "
+                         f"{getattr(earlier, name)}, this report asks for {getattr(args, name)}")
+    runs: dict[str, list[dict[str, Any]]] = {}
+    for name, flags in configs.items():
+        if name not in recorded_configs:
+            continue
+        if list(recorded_configs[name]) != list(flags):
+            parser.error(f"--include {path}: config {name!r} was run with {recorded_configs[name]}, "
+                         f"this report asks for {flags}")
+        runs[name] = [m for m in recorded.get(name, []) if m.get("seed") not in args.seeds]
+    note = {"report": str(path), "command": report["command"], "date": report.get("machine", {}).get("date"),
+            "seeds": sorted({m["seed"] for ms in runs.values() for m in ms})}
+    return runs, note
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=parse_config, action="append", required=True,
@@ -193,6 +233,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--fresh", action="store_true", help="redo finished runs")
     parser.add_argument("--json", default=None)
     parser.add_argument("--md", default=None)
+    parser.add_argument("--include", action="append", default=[], metavar="REPORT",
+                        help="an earlier report's JSON: add its runs of the seeds not run now (same "
+                             "configs, --example, --threads, --error-every)")
     args = parser.parse_args(argv)
     if args.jobs < 1 or args.threads < 0 or args.error_every <= 0 or min(args.seeds) < 0:
         parser.error("expected --jobs >= 1, --threads >= 0, --error-every > 0 and seeds >= 0")
@@ -203,6 +246,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     configs = dict(args.config)
     if len(configs) != len(args.config):
         parser.error("config names must be unique")
+    included = [included_runs(path, parser, args, configs) for path in args.include]
     out = Path(args.out)
     jobs = {name: [_runs.Run(args.example, out / name / f"seed{seed}",
                              ("--seed", str(seed), *flags, "--error-every", f"{args.error_every:g}"))
@@ -218,6 +262,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in configs}
     for job, m in zip(every, metrics):
         runs[job.folder.parent.name].append(m)
+    for earlier, _ in included:
+        for name, ms in earlier.items():
+            known = {m["seed"] for m in runs[name]}
+            runs[name] += [m for m in ms if m["seed"] not in known]
+    for name in runs:
+        runs[name].sort(key=lambda m: m["seed"])
     rows = summarize(runs, args.key, args.thresholds, args.times)
     command = "python benchmarks/time_to_accuracy.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
     machine = _runs.machine_info()
@@ -226,8 +276,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if finished:  # when the runs were made, not when this report was written
         machine["date"] = datetime.datetime.fromtimestamp(max(finished), datetime.timezone.utc).strftime(
             "%Y-%m-%d %H:%M UTC (the last run's end)")
+    if included:
+        machine["date"] += "; " + "; ".join(
+            f"seeds {', '.join(map(str, note['seeds']))} from {note['report']} ({note['date']})"
+            for _, note in included)
     report = {"command": command, "example": args.example, "key": args.key, "configs": configs,
-              "machine": machine, "rows": rows,
+              "machine": machine, "included": [note for _, note in included], "rows": rows,
               "runs": {name: [{k: m.get(k) for k in ("seed", "status", args.key, "adam_steps", "lbfgs_nit",
                                                      "lbfgs_nfev", "training_time_s", "error_history")}
                               for m in ms] for name, ms in runs.items()}}

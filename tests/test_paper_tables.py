@@ -460,3 +460,39 @@ def test_time_to_accuracy_runs_the_configurations_in_turn_seed_by_seed(tmp_path,
     monkeypatch.setattr(tta._runs, "run_all", fake_run_all)
     tta.main(["--config", "a=--quick", "--config", "b=--quick", "--seeds", "0", "1", "--out", str(tmp_path)])
     assert order == [("a", "seed0"), ("b", "seed0"), ("a", "seed1"), ("b", "seed1")]
+
+
+def test_time_to_accuracy_includes_the_seeds_of_an_earlier_report(tmp_path, monkeypatch, capsys):
+    """--include: the runs an earlier report recorded are added for the seeds not run now, with
+    their histories, only where the configuration, threads and error sampling are the same."""
+    import time_to_accuracy as tta
+
+    ran = []
+
+    def fake_run_all(jobs, *args, **kwargs):
+        ran.extend(int(job.folder.name[4:]) for job in jobs)
+        return [{"seed": int(job.folder.name[4:]), "status": "completed", "relative_l2_error": 1e-3,
+                 "error_history": [{"time_s": 10.0 * (1 + int(job.folder.name[4:])), "relative_l2_error": 1e-3}]}
+                for job in jobs]
+
+    monkeypatch.setattr(tta._runs, "run_all", fake_run_all)
+    first = tmp_path / "first.json"
+    common = ["--config", "a=--quick", "--threads", "2", "--error-every", "2", "--out", str(tmp_path / "runs")]
+    tta.main([*common, "--seeds", "0", "1", "--json", str(first)])
+    ran.clear()
+    report = tta.main([*common, "--seeds", "1", "2", "--include", str(first), "--json", str(tmp_path / "all.json")])
+    assert ran == [1, 2]  # seed 1 is run now: the earlier report's seed 1 is not taken
+    assert [m["seed"] for m in report["runs"]["a"]] == [0, 1, 2]
+    assert report["rows"][0]["time_to_0.01"] == [10.0, 20.0, 30.0]
+    assert report["included"][0]["seeds"] == [0] and report["included"][0]["report"] == str(first)
+    assert f"seeds 0 from {first}" in report["machine"]["date"]
+    for bad in (["--config", "a=--quick --n-f 2000", "--threads", "2", "--error-every", "2"],
+                ["--config", "a=--quick", "--threads", "1", "--error-every", "2"],
+                ["--config", "a=--quick", "--threads", "2", "--error-every", "1"]):
+        with pytest.raises(SystemExit):
+            tta.main([*bad, "--seeds", "2", "--out", str(tmp_path / "runs"), "--include", str(first)])
+        assert "--include" in capsys.readouterr().err
+    (tmp_path / "junk.json").write_text("{}")
+    with pytest.raises(SystemExit):
+        tta.main([*common, "--seeds", "2", "--include", str(tmp_path / "junk.json")])
+    assert "expected the JSON of an earlier time_to_accuracy.py report" in capsys.readouterr().err
