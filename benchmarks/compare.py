@@ -395,6 +395,7 @@ def run_deepxde_question(args, dtype: str, iterations: int) -> dict[str, Any]:
 
 
 def worker(args: argparse.Namespace) -> dict[str, Any]:
+    import pinn  # noqa: F401  (first: every case, DeepXDE's too, runs with the pooled CPU allocator it selects)
     import tensorflow as tf
 
     if args.threads:
