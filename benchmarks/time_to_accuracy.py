@@ -17,8 +17,8 @@ it ("k/n" seeds), and the median error at each time.
 
 Seeds run before: ``--include REPORT.json`` adds the runs an earlier report of this script
 recorded (its JSON keeps every run's error history), for the seeds not asked for now, where the
-configuration has the same name and flags and the report was made with the same ``--example``,
-``--threads`` and ``--error-every``; anything else is an error. The report names the included
+configuration has the same name and flags and the report was made on the same CPU with the same
+``--example``, ``--threads`` and ``--error-every``; anything else is an error. The report names the included
 report, its command and its date, e.g. seeds 3 and 4 added to a recorded run of seeds 0-2:
 
     python benchmarks/time_to_accuracy.py --seeds 3 4 --threads 2 --error-every 2 \
@@ -188,8 +188,9 @@ def included_runs(path: str | Path, parser: argparse.ArgumentParser, args: argpa
                   configs: Mapping[str, list[str]]) -> tuple[dict[str, list[dict[str, Any]]], dict[str, Any]]:
     """The runs of an earlier report (its JSON) to add to this one: per configuration of this
     report, the recorded runs of the seeds not in ``args.seeds``. The report must have been made
-    with the same example, key, threads and error sampling (read from its command with this
-    script's ``parser``), and every configuration it shares a name with must have the same flags.
+    on a machine with the same CPU, with the same example, key, threads and error sampling (read
+    from its command with this script's ``parser``), and every configuration it shares a name
+    with must have the same flags.
     Returns the runs by configuration and a note for the report (path, command, date, seeds)."""
     try:
         report = json.loads(Path(path).read_text())
@@ -201,6 +202,9 @@ def included_runs(path: str | Path, parser: argparse.ArgumentParser, args: argpa
         if getattr(earlier, name) != getattr(args, name):
             parser.error(f"--include {path}: its runs were made with --{name.replace('_', '-')} "
                          f"{getattr(earlier, name)}, this report asks for {getattr(args, name)}")
+    cpu, recorded_cpu = _runs.machine_info()["cpu"], report.get("machine", {}).get("cpu")
+    if recorded_cpu != cpu:  # runs are deterministic on one machine only, and clocks differ
+        parser.error(f"--include {path}: its runs were made on {recorded_cpu!r}, this machine is {cpu!r}")
     runs: dict[str, list[dict[str, Any]]] = {}
     for name, flags in configs.items():
         if name not in recorded_configs:
@@ -235,7 +239,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--md", default=None)
     parser.add_argument("--include", action="append", default=[], metavar="REPORT",
                         help="an earlier report's JSON: add its runs of the seeds not run now (same "
-                             "configs, --example, --threads, --error-every)")
+                             "CPU, configs, --example, --threads, --error-every)")
     args = parser.parse_args(argv)
     if args.jobs < 1 or args.threads < 0 or args.error_every <= 0 or min(args.seeds) < 0:
         parser.error("expected --jobs >= 1, --threads >= 0, --error-every > 0 and seeds >= 0")

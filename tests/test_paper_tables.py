@@ -464,7 +464,7 @@ def test_time_to_accuracy_runs_the_configurations_in_turn_seed_by_seed(tmp_path,
 
 def test_time_to_accuracy_includes_the_seeds_of_an_earlier_report(tmp_path, monkeypatch, capsys):
     """--include: the runs an earlier report recorded are added for the seeds not run now, with
-    their histories, only where the configuration, threads and error sampling are the same."""
+    their histories, only where the CPU, the configuration, threads and error sampling are the same."""
     import time_to_accuracy as tta
 
     ran = []
@@ -492,6 +492,12 @@ def test_time_to_accuracy_includes_the_seeds_of_an_earlier_report(tmp_path, monk
         with pytest.raises(SystemExit):
             tta.main([*bad, "--seeds", "2", "--out", str(tmp_path / "runs"), "--include", str(first)])
         assert "--include" in capsys.readouterr().err
+    other_cpu = json.loads(first.read_text())
+    other_cpu["machine"]["cpu"] = "another CPU"
+    (tmp_path / "other.json").write_text(json.dumps(other_cpu))
+    with pytest.raises(SystemExit):
+        tta.main([*common, "--seeds", "2", "--include", str(tmp_path / "other.json")])
+    assert "made on 'another CPU'" in capsys.readouterr().err
     (tmp_path / "junk.json").write_text("{}")
     with pytest.raises(SystemExit):
         tta.main([*common, "--seeds", "2", "--include", str(tmp_path / "junk.json")])
