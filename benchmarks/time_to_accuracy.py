@@ -18,12 +18,13 @@ it ("k/n" seeds), and the median error at each time.
 Seeds run before: ``--include REPORT.json`` adds the runs an earlier report of this script
 recorded (its JSON keeps every run's error history), for the seeds not asked for now, where the
 configuration has the same name and flags and the report was made on the same CPU with the same
-``--example``, ``--threads`` and ``--error-every``; anything else is an error. The report names the included
-report, its command and its date, e.g. seeds 3 and 4 added to a recorded run of seeds 0-2:
+``--example``, ``--threads`` and ``--error-every``; anything else, or a report that would add no
+run, is an error. The report names the included report, its command, its date and the seeds taken
+from it, e.g. seeds 3 and 4 run now and added to an earlier run of seeds 0-2 on this machine:
 
     python benchmarks/time_to_accuracy.py --seeds 3 4 --threads 2 --error-every 2 \
-        --config "long=--lbfgs-maxiter 10000 --time-limit 600" --include benchmarks/time_to_accuracy_long.json \
-        --out runs/tta_long --json benchmarks/time_to_accuracy_long.json
+        --config "long=--lbfgs-maxiter 10000 --time-limit 600" --include runs/tta_long_seeds012.json \
+        --out runs/tta_long --json runs/tta_long_seeds01234.json
 
 The issue's targets (2-core CPU, the paper's setup, the example's defaults): 6.7e-4 within 45 s on
 at least 3 of seeds 0-4; 1e-5 within 5 minutes on the median of seeds 0-4.
@@ -139,7 +140,8 @@ def summarize(runs: Mapping[str, list[dict[str, Any]]], key: str = KEY,
 
 def markdown(rows: Sequence[Mapping[str, Any]], configs: Mapping[str, list[str]], command: str,
              machine: Mapping[str, Any], key: str = KEY, thresholds: Sequence[float] = THRESHOLDS,
-             times: Sequence[float] = TIMES, runs: Mapping[str, Sequence[Mapping[str, Any]]] | None = None) -> str:
+             times: Sequence[float] = TIMES, runs: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+             included: Sequence[Mapping[str, Any]] = ()) -> str:
     def seconds(row, threshold):
         times = row[f"time_to_{threshold:g}"]
         reached = [t for t in times if t is not None]
@@ -154,6 +156,8 @@ def markdown(rows: Sequence[Mapping[str, Any]], configs: Mapping[str, list[str]]
              f"Machine: {machine['cpu']}, {machine['cores']} cores; TensorFlow {machine['tensorflow']}, "
              f"SciPy {machine['scipy']}, NumPy {machine['numpy']}; {machine['date']}. One run per seed; "
              "training time includes the warm-up and leaves out the error evaluations.", ""]
+    lines += [f"The runs of seeds {', '.join(map(str, note['seeds']))} come from an earlier report, `{note['report']}` "
+              f"({note['date']}), made with:\n\n    {note['command']}\n" for note in included]
     lines += [f"- `{name}`: `{' '.join(flags)}`" for name, flags in configs.items()]
     lines += ["", f"Median training time to reach the error `{key}` (seeds that reached it / seeds):", "",
               "| config | " + " | ".join(f"{t:g}" for t in thresholds) + " |",
@@ -213,6 +217,9 @@ def included_runs(path: str | Path, parser: argparse.ArgumentParser, args: argpa
             parser.error(f"--include {path}: config {name!r} was run with {recorded_configs[name]}, "
                          f"this report asks for {flags}")
         runs[name] = [m for m in recorded.get(name, []) if m.get("seed") not in args.seeds]
+    if not any(runs.values()):
+        parser.error(f"--include {path}: adds no run (it has no run of configs {sorted(configs)} "
+                     f"for seeds other than {args.seeds}; its configs are {sorted(recorded_configs)})")
     note = {"report": str(path), "command": report["command"], "date": report.get("machine", {}).get("date"),
             "seeds": sorted({m["seed"] for ms in runs.values() for m in ms})}
     return runs, note
@@ -280,16 +287,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if finished:  # when the runs were made, not when this report was written
         machine["date"] = datetime.datetime.fromtimestamp(max(finished), datetime.timezone.utc).strftime(
             "%Y-%m-%d %H:%M UTC (the last run's end)")
-    if included:
-        machine["date"] += "; " + "; ".join(
-            f"seeds {', '.join(map(str, note['seeds']))} from {note['report']} ({note['date']})"
-            for _, note in included)
     report = {"command": command, "example": args.example, "key": args.key, "configs": configs,
               "machine": machine, "included": [note for _, note in included], "rows": rows,
               "runs": {name: [{k: m.get(k) for k in ("seed", "status", args.key, "adam_steps", "lbfgs_nit",
                                                      "lbfgs_nfev", "training_time_s", "error_history")}
                               for m in ms] for name, ms in runs.items()}}
-    text = markdown(rows, configs, command, machine, args.key, args.thresholds, args.times, report["runs"])
+    text = markdown(rows, configs, command, machine, args.key, args.thresholds, args.times, report["runs"],
+                    report["included"])
     print(text)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1) + "\n")

@@ -485,7 +485,15 @@ def test_time_to_accuracy_includes_the_seeds_of_an_earlier_report(tmp_path, monk
     assert [m["seed"] for m in report["runs"]["a"]] == [0, 1, 2]
     assert report["rows"][0]["time_to_0.01"] == [10.0, 20.0, 30.0]
     assert report["included"][0]["seeds"] == [0] and report["included"][0]["report"] == str(first)
-    assert f"seeds 0 from {first}" in report["machine"]["date"]
+    assert "earlier" not in report["machine"]["date"]  # a date: the included report is named once, below
+    text = capsys.readouterr().out
+    assert f"The runs of seeds 0 come from an earlier report, `{first}`" in text
+    assert json.loads(first.read_text())["command"] in text
+    for adds_nothing in (["--config", "b=--quick", "--seeds", "2"], ["--config", "a=--quick", "--seeds", "0", "1"]):
+        with pytest.raises(SystemExit):  # no config of that name there; every seed it has is run now
+            tta.main([*adds_nothing, "--threads", "2", "--error-every", "2", "--out", str(tmp_path / "runs"),
+                      "--include", str(first)])
+        assert "adds no run" in capsys.readouterr().err
     for bad in (["--config", "a=--quick --n-f 2000", "--threads", "2", "--error-every", "2"],
                 ["--config", "a=--quick", "--threads", "1", "--error-every", "2"],
                 ["--config", "a=--quick", "--threads", "2", "--error-every", "1"]):
