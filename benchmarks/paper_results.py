@@ -155,17 +155,19 @@ def key_of(metrics: Mapping[str, Any]) -> str:
 def budget_label(row: Row, metrics: Mapping[str, Any]) -> str:
     """``"reduced (Adam 0, L-BFGS-B maxiter 2000; the paper: 0, 50000), single run"``,
     ``"the paper's budgets, single run"`` or, for a second phase other than the paper's L-BFGS-B,
-    ``"pinn's plan (Adam 100, SSBFGS maxiter 4000; the paper: Adam 0, L-BFGS-B maxiter 50000),
-    single run"``, from the run's settings; a run that ended early
+    ``"pinn's plan (Adam 100, SSBFGS maxiter 10000, new residual points every 2000; the paper: Adam
+    0, L-BFGS-B maxiter 50000), single run"``, from the run's settings; a run that ended early
     (interrupted, stopped) says so and where: ``"..., interrupted after Adam 10000 steps and 17011
     L-BFGS-B iterations"``."""
     run = metrics.get("settings", {}).get("run", {})
     adam, lbfgs = int(run.get("adam_steps", metrics.get("adam_steps", 0))), int(run.get("lbfgs_maxiter", 0))
     quick = " --quick," if run.get("quick") else ""
     method = str(run.get("method", PAPER_METHOD))
-    if method != PAPER_METHOD:  # another second phase: its budgets are not comparable
-        label = (f"pinn's plan{quick} (Adam {adam}, {method} maxiter {lbfgs}; the paper: Adam "
-                 f"{row.adam}, {PAPER_METHOD} maxiter {row.lbfgs}), single run")
+    every = int(run.get("resample_every") or 0)
+    if method != PAPER_METHOD or every:  # another second phase, or new points: not comparable
+        points = f", new {run.get('resample') or 'lhs'} points every {every}" if every else ""
+        label = (f"pinn's plan{quick} (Adam {adam}, {method} maxiter {lbfgs}{points}; the paper: "
+                 f"Adam {row.adam}, {PAPER_METHOD} maxiter {row.lbfgs}), single run")
     elif adam < row.adam or lbfgs < row.lbfgs or quick:
         label = (f"reduced{quick} (Adam {adam}, L-BFGS-B maxiter {lbfgs}; the paper: {row.adam}, "
                  f"{row.lbfgs}), single run")

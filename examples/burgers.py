@@ -6,12 +6,14 @@
 The paper's setup: N_u = 100 points drawn from the 456 initial/boundary points of the reference
 grid (one per stratum along the grid by default; --n-u-draw random for the paper code's uniform
 draw), N_f = 10000 Latin-hypercube collocation points plus those 456, a [2, 20 x 8, 1] tanh network
-with inputs scaled to [-1, 1]. Trained by 100 Adam steps, then 4000 iterations of the dense
-self-scaled BFGS (--method SSBFGS); the paper's optimiser, L-BFGS-B, with --method L-BFGS-B (the
-plan before: --method L-BFGS-B --adam-steps 1000 --lbfgs-maxiter 50000). Writes solution.png,
-loss_history.png, error_history.png (the relative L2 error against training time, sampled every
---error-every seconds), metrics.json and checkpoint.h5 (the training state: weights, Adam state,
-history) to --out.
+with inputs scaled to [-1, 1]. Trained by 100 Adam steps, then 10000 iterations of the dense
+self-scaled BFGS (--method SSBFGS), with new residual-based collocation points every 2000
+iterations (--resample-every 2000 --resample residual; --resample-every 0 keeps the first points);
+about ten minutes on 2 cores. In half the time, with a higher error (about 4e-6 against 5e-7):
+--lbfgs-maxiter 4000 --resample-every 0. The paper's plan: --method L-BFGS-B --adam-steps 0
+--lbfgs-maxiter 50000 --resample-every 0. Writes solution.png, loss_history.png, error_history.png
+(the relative L2 error against training time, sampled every --error-every seconds), metrics.json
+and checkpoint.h5 (the training state: weights, Adam state, history) to --out.
 
     pinn solve burgers                         # the paper's problem (or: python examples/burgers.py)
     pinn solve burgers --quick                 # a smoke test, under a minute
@@ -42,17 +44,22 @@ from pinn.settings import (FlagParser, RunSettings, UsageError, positive_float, 
 NAME = "burgers"
 DESCRIPTION = "Burgers' equation, continuous-time inference (the PINN paper's Fig. 1 setup)"
 
-# Adam 100 steps, then 4000 iterations of the dense self-scaled BFGS: over seeds 0-4 a median final
-# error of 4.4e-6 in about 5.5 minutes on 2 cores, against 2.6e-5 after Adam 200 in the same run
-# (benchmarks/time_to_accuracy_resample.json) and 1.4e-3 after 5 minutes for Adam 1000 + L-BFGS-B
-# (the paper's optimiser: --method L-BFGS-B --adam-steps 1000 --lbfgs-maxiter 50000;
-# benchmarks/time_to_accuracy_defaults.json). README, "Measured results". Ten minutes instead:
-# --lbfgs-maxiter 10000 --resample-every 2000 --resample residual, median final error 4.6e-7 over
-# seeds 0-4 on a 2-core Intel Xeon (benchmarks/time_to_accuracy_rad_xeon.json); at iteration 4000,
-# where the defaults stop, resampling does not help, so it is not the default.
+# Adam 100 steps, then 10000 iterations of the dense self-scaled BFGS with residual-based (RAD)
+# collocation points drawn anew every 2000 iterations: over seeds 0-4 on a 2-core Intel Xeon, the
+# error 1e-6 on 5 of 5 seeds (median 372 s of training) and a median final error of 4.6e-7 in
+# 540-564 s, against 2 of 5 and 3.3e-6 for the same 10000 iterations on the first points, in the
+# same run (benchmarks/time_to_accuracy_rad_xeon.json); 6.7e-4 (30 s) and 1e-5 (154 s) as soon as
+# without it.
+# Stopped at 4000 iterations without resampling (--lbfgs-maxiter 4000 --resample-every 0, the
+# defaults until then): median 4.4e-6 in about 5.5 minutes (time_to_accuracy_resample.json, AMD
+# EPYC); resampling does not help a run that short (4.8e-6 against 4.2e-6 at iteration 4000).
+# The paper's optimiser: 1.4e-3 after 5 minutes for Adam 1000 + L-BFGS-B
+# (time_to_accuracy_defaults.json). README, "Measured results".
 ADAM_STEPS = 100
 METHOD = "SSBFGS"
-LBFGS_MAXITER = 4000
+LBFGS_MAXITER = 10000
+RESAMPLE_EVERY = 2000
+RESAMPLE = "residual"
 DTYPE = "float64"
 GTOL = 1e-10
 FLOAT32_ITERATIONS = 0
@@ -80,7 +87,7 @@ def build_parser(prog: str | None = None) -> FlagParser:
                         help="reference data (.h5 or .mat; default the packaged burgers_shock.h5)")
     parser.run_flag("--gtol", type=positive_float, default=GTOL,
                     help=f"the second phase's gradient tolerance (default {GTOL:g})")
-    add_resample_flags(parser)
+    add_resample_flags(parser, every=RESAMPLE_EVERY, method=RESAMPLE)
     add_float32_flag(parser, FLOAT32_ITERATIONS)
     parser.set_presets(full={"n_f": 10000, "widths": 8, "neurons": 20}, quick=QUICK)
     return parser

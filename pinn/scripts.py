@@ -216,31 +216,36 @@ class NoiseDependentAdam:
                              "to train")
 
 
-def add_resample_flags(parser: FlagParser, every: int = 0) -> None:
+def add_resample_flags(parser: FlagParser, every: int = 0, method: str | None = None) -> None:
     """Add ``--resample-every N`` (draw new collocation points every N Adam steps / second-phase
     iterations, 0 never; default ``every``) and ``--resample METHOD`` (``lhs``, ``uniform`` or
-    ``residual``; default :data:`pinn.resample.DEFAULT_RESAMPLE_METHOD`) to an example whose
-    collocation points come from a
+    ``residual``; default ``method``, or :data:`pinn.resample.DEFAULT_RESAMPLE_METHOD` when None)
+    to an example whose collocation points come from a
     :class:`~pinn.geometry.Domain` (it passes :func:`resample_plan`'s result to
-    :func:`train_example`). Run flags: a resumed run keeps the points its checkpoint holds."""
+    :func:`train_example`). Run flags: a resumed run keeps the points its checkpoint holds.
+    ``--resample`` with another method than the default needs ``--resample-every N > 0`` (a usage
+    error otherwise); ``--resample-every 0`` alone turns an example's default resampling off."""
     from pinn.resample import DEFAULT_RESAMPLE_METHOD, RESAMPLE_METHODS
 
     every = check_int(every, "every", minimum=0, meaning="steps/iterations between resamples")
+    if method is not None and method not in RESAMPLE_METHODS:
+        raise ValueError(f"method must be None or one of {list(RESAMPLE_METHODS)}, got {method!r}")
     parser.run_flag("--resample-every", type=nonnegative_int, default=every,
                     help="draw new collocation points (as many) every N Adam steps and every N "
                          "iterations of the second phase, which restarts its line search there and "
                          f"keeps a dense method's inverse Hessian; 0 never (default {every})")
-    parser.run_flag("--resample", choices=RESAMPLE_METHODS, default=None,
+    parser.run_flag("--resample", choices=RESAMPLE_METHODS, default=method,
                     help="how --resample-every draws: lhs or uniform over the domain, or residual "
                          "(residual-based adaptive: more points where the PDE residual is large); "
-                         f"default {DEFAULT_RESAMPLE_METHOD}")
-    parser.add_check(_check_resample_flags)
+                         f"default {method or DEFAULT_RESAMPLE_METHOD}")
 
+    def check_resample_flags(settings: RunSettings) -> None:
+        chosen = settings.run.get("resample")
+        if chosen is not None and chosen != method and not settings.run.get("resample_every"):
+            raise UsageError("argument --resample: it needs --resample-every N > 0 (new points every "
+                             "N steps/iterations)")
 
-def _check_resample_flags(settings: RunSettings) -> None:
-    if settings.run.get("resample") is not None and not settings.run.get("resample_every"):
-        raise UsageError("argument --resample: it needs --resample-every N > 0 (new points every N "
-                         "steps/iterations)")
+    parser.add_check(check_resample_flags)
 
 
 def resample_plan(settings: RunSettings, domain: Any) -> Any:

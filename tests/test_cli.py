@@ -294,6 +294,27 @@ def test_resample_flags_give_an_example_its_resample_plan(capsys):
         parser(-1)
 
 
+def test_an_example_can_resample_by_default_and_be_told_not_to(capsys):
+    from pinn.scripts import add_resample_flags, example_parser, resample_plan
+
+    made = example_parser("toy", "a toy", out="runs/toy", adam_steps=10, lbfgs_maxiter=10)
+    add_resample_flags(made, every=2000, method="residual")
+    domain = pinn.Interval(0.0, 1.0, "x")
+    settings = made.parse_settings([])
+    assert (settings.run["resample_every"], settings.run["resample"]) == (2000, "residual")
+    plan = resample_plan(settings, domain)
+    assert (plan.every, plan.method) == (2000, "residual")
+    assert resample_plan(made.parse_settings(["--resample-every", "0"]), domain) is None  # off
+    assert resample_plan(made.parse_settings(["--resample", "lhs"]), domain).method == "lhs"
+    with pytest.raises(SystemExit) as stopped:  # another method, but no resampling: a usage error
+        made.parse_settings(["--resample", "lhs", "--resample-every", "0"])
+    assert stopped.value.code == 2
+    assert "argument --resample: it needs --resample-every" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="method must be None or one of"):
+        add_resample_flags(example_parser("toy", "a toy", out="o", adam_steps=1, lbfgs_maxiter=1),
+                           every=10, method="sobol")
+
+
 # -- signals: exit 130 / 143, the run ends at its best weights ------------------------------------
 
 def test_sigint_and_sigterm_end_training_with_130_and_143(tmp_path):

@@ -59,7 +59,7 @@ def test_table2_8x20_shares_runs_with_table1_main_cell(tmp_path):
     # the paper's plan (L-BFGS-B, no Adam) whatever the example's defaults, then the flags after '--'
     assert jobs[0].flags == ("--seed", "0", "--n-u", "100", "--n-f", "10000", "--widths", "8",
                              "--neurons", "20", "--method", "L-BFGS-B", "--adam-steps", "0",
-                             "--lbfgs-maxiter", "50000", "--lbfgs-maxiter", "10")
+                             "--lbfgs-maxiter", "50000", "--resample-every", "0", "--lbfgs-maxiter", "10")
 
 
 def test_the_flags_after_the_separator_win_over_the_papers_plan():
@@ -70,10 +70,12 @@ def test_the_flags_after_the_separator_win_over_the_papers_plan():
     def settings(extra):
         flags = paper_tables.jobs_for(parse_cells("100x2000"), [0], Path("unused"), extra)[0].flags
         s = parse(list(flags))
-        return s.lbfgs_maxiter, s.adam_steps, s.run["method"]
+        return s.lbfgs_maxiter, s.adam_steps, s.run["method"], s.run["resample_every"]
 
-    assert settings([]) == (50000, 0, "L-BFGS-B")
-    assert settings(["--lbfgs-maxiter", "10", "--method", "SSBFGS"]) == (10, 0, "SSBFGS")
+    # the paper's fixed collocation points, though the example resamples by default
+    assert settings([]) == (50000, 0, "L-BFGS-B", 0)
+    assert settings(["--lbfgs-maxiter", "10", "--method", "SSBFGS"]) == (10, 0, "SSBFGS", 0)
+    assert settings(["--resample-every", "500"]) == (50000, 0, "L-BFGS-B", 500)
 
 
 @pytest.mark.parametrize("text, words", [
@@ -158,6 +160,11 @@ def test_full_budget_label():
     other = fake_metrics(0, 1e-3, 1000)
     other["settings"]["run"]["method"] = "SSBFGS"
     assert paper_tables.budget_label([other]).startswith("reduced: SSBFGS (the paper: L-BFGS-B) maxiter 1000")
+    resampled = fake_metrics(0, 1e-3, 50000)
+    resampled["settings"]["run"].update(adam_steps=0, resample_every=2000, resample="residual")
+    assert paper_tables.budget_label([resampled, fake_metrics(1, 1e-3, 50000)]) == (
+        "full: L-BFGS-B maxiter 50000 (the paper's 50000); Adam 0, 1000 steps first (the paper: "
+        "none); new collocation points every 2000 iterations (the paper: fixed points)")
 
 
 def test_machine_info_names_versions():
@@ -350,6 +357,10 @@ def test_paper_results_names_a_second_phase_other_than_the_papers():
         "single run")
     metrics["settings"]["run"].update(method="L-BFGS-B", adam_steps=0, lbfgs_maxiter=50000)
     assert paper_results.budget_label(row, metrics) == "the paper's budgets, single run"
+    metrics["settings"]["run"].update(resample_every=2000, resample="residual")  # not the paper's points
+    assert paper_results.budget_label(row, metrics) == (
+        "pinn's plan (Adam 0, L-BFGS-B maxiter 50000, new residual points every 2000; the paper: "
+        "Adam 0, L-BFGS-B maxiter 50000), single run")
 
 
 def test_paper_results_refuses_bad_runs_and_documents(tmp_path, capsys):
