@@ -165,6 +165,8 @@ def budget_label(row: Row, metrics: Mapping[str, Any]) -> str:
     method = str(run.get("method", PAPER_METHOD))
     every = int(run.get("resample_every") or 0)
     if method != PAPER_METHOD or every:  # another second phase, or new points: not comparable
+        # a run made without --resample drew by pinn.resample.DEFAULT_RESAMPLE_METHOD, "lhs" (spelled
+        # out here: importing pinn would start TensorFlow in this JSON-only script)
         points = f", new {run.get('resample') or 'lhs'} points every {every}" if every else ""
         label = (f"pinn's plan{quick} (Adam {adam}, {method} maxiter {lbfgs}{points}; the paper: "
                  f"Adam {row.adam}, {PAPER_METHOD} maxiter {row.lbfgs}), single run")

@@ -200,13 +200,12 @@ def budget_label(runs: Iterable[Mapping[str, Any]]) -> str:
     adam = ("no Adam phase, as the paper" if steps == [0] else
             f"Adam {', '.join(str(a) for a in steps)} steps first (the paper: none)")
     every = sorted({int(r["settings"]["run"].get("resample_every") or 0) for r in runs} - {0})
-    if every:
-        adam += (f"; new collocation points every {', '.join(str(e) for e in every)} iterations "
-                 "(the paper: fixed points)")
+    points = (f"; new collocation points every {', '.join(str(e) for e in every)} iterations (the "
+              "paper: fixed points)" if every else "")
     shown = ", ".join(str(b) for b in budgets)
     if budgets[0] < PAPER_LBFGS_MAXITER:
-        return f"reduced: {method} maxiter {shown}, not the paper's {PAPER_LBFGS_MAXITER}; {adam}"
-    return f"full: {method} maxiter {shown} (the paper's {PAPER_LBFGS_MAXITER}); {adam}"
+        return f"reduced: {method} maxiter {shown}, not the paper's {PAPER_LBFGS_MAXITER}; {adam}{points}"
+    return f"full: {method} maxiter {shown} (the paper's {PAPER_LBFGS_MAXITER}); {adam}{points}"
 
 
 def summarize(cells: Sequence[Cell], runs: Mapping[str, Sequence[Mapping[str, Any]]],

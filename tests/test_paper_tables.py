@@ -361,6 +361,10 @@ def test_paper_results_names_a_second_phase_other_than_the_papers():
     assert paper_results.budget_label(row, metrics) == (
         "pinn's plan (Adam 0, L-BFGS-B maxiter 50000, new residual points every 2000; the paper: "
         "Adam 0, L-BFGS-B maxiter 50000), single run")
+    from pinn.resample import DEFAULT_RESAMPLE_METHOD
+
+    metrics["settings"]["run"]["resample"] = None  # no --resample: the library's default method
+    assert f"new {DEFAULT_RESAMPLE_METHOD} points every 2000" in paper_results.budget_label(row, metrics)
 
 
 def test_paper_results_refuses_bad_runs_and_documents(tmp_path, capsys):
