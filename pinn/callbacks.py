@@ -313,16 +313,32 @@ class ErrorMonitor(Callback):
         self._excluded = 0.0
         self._offset = 0.0  # training time before this process's clock (a resumed run)
         self._last_sample = 0.0
+        self._now: float | None = None  # the clock's last reading (see training_time)
 
     def training_time(self) -> float:
-        """Seconds of training so far, the monitor's own time left out (resumed parts included)."""
-        if self._start is None:
+        """Seconds of training so far, the monitor's own time left out (resumed parts included).
+
+        The clock is read once per iteration, when the monitor's ``on_iteration_end`` runs, and at
+        phase boundaries; between readings it gives the last one. So every callback of an
+        iteration (a :class:`TimeLimit` on this clock, a checkpoint's saved state) sees the very
+        time a sample of that iteration is stamped with: a run stopped by such a limit, with
+        ``at_phase_end``, ends with a sample at or after the limit, whatever the machine's speed.
+        """
+        if self._now is None:
             return self._offset
-        return self._offset + time.perf_counter() - self._start - self._excluded
+        return self._now
+
+    def _read_clock(self) -> float:
+        """Reads the wall clock: training time now, the monitor's own time left out."""
+        if self._start is None:  # no phase has begun
+            return self._offset
+        self._now = self._offset + time.perf_counter() - self._start - self._excluded
+        return self._now
 
     def on_phase_begin(self, logs: Mapping[str, Any]) -> None:
         if self._start is None:
             self._start = time.perf_counter()
+        self._read_clock()
 
     def _sample(self, phase: str, iteration: int, now: float, weights: Any = None) -> None:
         begin = time.perf_counter()
@@ -345,20 +361,21 @@ class ErrorMonitor(Callback):
                   f"{record.get(self.name, float('nan')):.3e}", flush=True)
 
     def on_iteration_end(self, iteration: int, logs: Mapping[str, Any]) -> None:
-        now = self.training_time()
+        now = self._read_clock()
         due = self.every is not None and iteration % self.every == 0
         due = due or (self.every_s is not None and now - self._last_sample >= self.every_s)
         if due:
             self._sample(logs["phase"], iteration, now, logs.get("x"))
 
     def on_phase_end(self, logs: Mapping[str, Any]) -> None:
+        now = self._read_clock()
         if not self.at_phase_end or "nit" not in logs:
             return
         iteration = int(logs["nit"])
         last = self.records[-1] if self.records else None
         if last is not None and last["phase"] == logs["phase"] and last["iteration"] == iteration:
             return
-        self._sample(logs["phase"], iteration, self.training_time())  # the phase's best point
+        self._sample(logs["phase"], iteration, now)  # the phase's best point
 
     # -- checkpoints ---------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
@@ -395,3 +412,4 @@ class ErrorMonitor(Callback):
         self._last_sample = float(state["last_sample_s"])
         self._start = None
         self._excluded = 0.0
+        self._now = None

@@ -218,11 +218,16 @@ def test_error_monitor_by_seconds_leaves_out_its_cost_and_its_state_resumes():
         time.sleep(0.03)
         return {"relative_l2_error": float(np.abs(x.numpy() - 1).max()), "other": 1.0}
 
+    class Slow(pinn.Callback):  # every step takes >= 5 ms of training, however fast the machine
+        def on_iteration_end(self, iteration, logs):
+            time.sleep(0.005)
+
     monitor = pinn.ErrorMonitor(slow_error, every=None, every_s=0.01, at_phase_end=True)
-    result = pinn.Trainer(loss_fn=loss, variables=[x], callbacks=[monitor]).train(
+    result = pinn.Trainer(loss_fn=loss, variables=[x], callbacks=[Slow(), monitor]).train(
         adam_steps=20, lbfgs_options={"maxiter": 20}, method="SSBFGS")
     records = monitor.records
-    assert len(records) == len(calls) >= 5
+    # 20 Adam steps of >= 5 ms: at most two steps between samples 10 ms apart
+    assert len(records) == len(calls) >= 10
     assert list(records[0])[:4] == ["phase", "iteration", "time_s", "relative_l2_error"]
     times = [r["time_s"] for r in records]
     assert times == sorted(times)
@@ -324,6 +329,25 @@ def test_time_limit_by_the_error_monitors_clock():
     assert result.status == "stopped"
     assert monitor.records[-1]["time_s"] >= 0.3
     assert result.wall_time > 0.3 + 0.05 * (len(monitor.records) - 1)  # samples not counted
+
+
+def test_the_error_monitors_clock_is_read_once_per_iteration():
+    """The callbacks after the monitor see the time its sample of that iteration is stamped with
+    (not a later reading), so a limit on its clock and the last sample cannot disagree."""
+    loss, x = rosenbrock()
+    monitor = pinn.ErrorMonitor(lambda: float(np.abs(x.numpy() - 1).max()), every=1)
+    seen = []
+
+    class Reader(pinn.Callback):
+        def on_iteration_end(self, iteration, logs):
+            time.sleep(0.002)  # training time that passes after the sample
+            seen.append((iteration, monitor.training_time()))
+
+    pinn.Trainer(loss_fn=loss, variables=[x], callbacks=[monitor, Reader()]).train(
+        adam_steps=5, lbfgs_options={"maxiter": 5}, method="SSBFGS")
+    assert len(seen) == len(monitor.records) == 10
+    assert [t for _, t in seen] == [r["time_s"] for r in monitor.records]
+    assert monitor.training_time() > monitor.records[-1]["time_s"]  # read again at the phase's end
 
 
 def test_examples_take_a_time_limit(tmp_path):
