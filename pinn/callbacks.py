@@ -319,21 +319,28 @@ class ErrorMonitor(Callback):
         """Seconds of training so far, the monitor's own time left out (resumed parts included).
 
         The clock is read once per iteration, when the monitor's ``on_iteration_end`` runs, and at
-        phase boundaries; between readings it gives the last one. So every callback of an
-        iteration (a :class:`TimeLimit` on this clock, a checkpoint's saved state) sees the very
+        phase boundaries; between readings it gives the last one. So the callbacks of an
+        iteration that come after the monitor (a :class:`TimeLimit` on this clock) see the very
         time a sample of that iteration is stamped with: a run stopped by such a limit, with
         ``at_phase_end``, ends with a sample at or after the limit, whatever the machine's speed.
+        The saved :meth:`state` reads the wall clock itself, so a resumed run counts all the
+        training time before its checkpoint was written.
         """
         if self._now is None:
             return self._offset
         return self._now
 
-    def _read_clock(self) -> float:
-        """Reads the wall clock: training time now, the monitor's own time left out."""
+    def _clock_now(self) -> float:
+        """Training time now, read from the wall clock, the monitor's own time left out."""
         if self._start is None:  # no phase has begun
             return self._offset
-        self._now = self._offset + time.perf_counter() - self._start - self._excluded
-        return self._now
+        return self._offset + time.perf_counter() - self._start - self._excluded
+
+    def _read_clock(self) -> float:
+        """A reading of the clock that :meth:`training_time` gives until the next one."""
+        if self._start is not None:
+            self._now = self._clock_now()
+        return self.training_time()
 
     def on_phase_begin(self, logs: Mapping[str, Any]) -> None:
         if self._start is None:
@@ -380,7 +387,7 @@ class ErrorMonitor(Callback):
     # -- checkpoints ---------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
         """``{"records": [...], "training_time_s": float, "last_sample_s": float, "name": str}``."""
-        return {"records": [dict(r) for r in self.records], "training_time_s": self.training_time(),
+        return {"records": [dict(r) for r in self.records], "training_time_s": self._clock_now(),
                 "last_sample_s": self._last_sample, "name": self.name}
 
     def check_state(self, state: Any) -> None:
