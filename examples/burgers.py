@@ -11,10 +11,10 @@ with inputs scaled to [-1, 1]. Trained by 10000 iterations of the dense self-sca
 residual-based collocation points every 2000 iterations (--resample-every 2000 --resample
 residual; --resample-every 0 keeps the first points); about ten minutes on 2 cores. In half the
 time, with a higher error (about 4e-6 against 4e-7), the defaults before these: --adam-steps 100
---lbfgs-maxiter 4000 --resample-every 0.
-The paper's plan: --method L-BFGS-B --lbfgs-maxiter 50000 --resample-every 0. Writes solution.png, loss_history.png, error_history.png
-(the relative L2 error against training time, sampled every --error-every seconds), metrics.json
-and checkpoint.h5 (the training state: weights, Adam state, history) to --out.
+--lbfgs-maxiter 4000 --resample-every 0. The paper's plan: --method L-BFGS-B --lbfgs-maxiter 50000
+--resample-every 0. Writes solution.png, loss_history.png, error_history.png (the relative L2
+error against training time, sampled every --error-every seconds), metrics.json and checkpoint.h5
+(the training state: weights, Adam state, history) to --out.
 
     pinn solve burgers                         # the paper's problem (or: python examples/burgers.py)
     pinn solve burgers --quick                 # a smoke test, under a minute
