@@ -78,7 +78,13 @@ def test_summaries_and_markdown():
                      {"error_history": history([(1, 1e-1), (20, 5e-4), (70, 2e-5)]), "ms_per_evaluation": 12.0,
                       "nit": 90, "best_error": 2e-5, "message": "budget"}],
             "slow": [{"error_history": history([(1, 1e-1), (70, 5e-3)]), "ms_per_evaluation": 9.0, "nit": 50,
-                      "best_error": 5e-3, "message": "budget", "lm_iterations": 7}]}
+                      "best_error": 5e-3, "message": "budget", "lm_iterations": 7}],
+            # its optimizer stopped at 30 s (e.g. float32 round-off): its training was over
+            "ended": [{"error_history": history([(1, 1e-1), (30, 2e-3)]), "ms_per_evaluation": 9.0, "nit": 40,
+                       "best_error": 2e-3, "message": "converged", "training_time_s": 30.0}],
+            # the same history, but a run the budget stopped has a sample at or after the budget
+            "cut": [{"error_history": history([(1, 1e-1), (30, 2e-3)]), "ms_per_evaluation": 9.0, "nit": 40,
+                     "best_error": 2e-3, "message": "interrupted", "training_time_s": 70.0}]}
     rows = {r["case"]: r for r in compare.summarize_accuracy(runs, budget=70)}
     assert rows["fast"]["ms_per_evaluation"] == pytest.approx(10.0)  # 100 evaluations a second
     assert rows["fast"]["ms_per_evaluation_from_start"] == 11.0
@@ -86,6 +92,8 @@ def test_summaries_and_markdown():
     assert rows["slow"]["median_time_to_0.001"] is None
     assert rows["fast"]["median_error_at_60s"] == pytest.approx(5e-4)
     assert rows["fast"]["median_error_at_70s"] == pytest.approx(1.5e-5)
+    assert rows["ended"]["median_error_at_70s"] == pytest.approx(2e-3)  # its last, not unknown
+    assert rows["cut"]["median_error_at_70s"] is None
     assert compare.report_times(30) == [30.0] and compare.report_times(600) == [60.0, 600.0]
     question = compare.summarize_question({"pinn": [{"wall_s": 2.0, "nit": 300, "nfev": 330, "final_loss": 1e-3,
                                                      "message": "m"}],
