@@ -137,6 +137,16 @@ def rosenbrock(n=10):
     return loss, x
 
 
+class SlowSteps(pinn.Callback):
+    """Makes every step/iteration take at least ``seconds`` of training, however fast the machine."""
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+
+    def on_iteration_end(self, iteration, logs):
+        time.sleep(self.seconds)
+
+
 
 @pytest.mark.parametrize("method", ["SSBFGS", "SSBroyden2"])
 @pytest.mark.parametrize("split", ["maxiter", "callback"])
@@ -218,12 +228,8 @@ def test_error_monitor_by_seconds_leaves_out_its_cost_and_its_state_resumes():
         time.sleep(0.03)
         return {"relative_l2_error": float(np.abs(x.numpy() - 1).max()), "other": 1.0}
 
-    class Slow(pinn.Callback):  # every step takes >= 5 ms of training, however fast the machine
-        def on_iteration_end(self, iteration, logs):
-            time.sleep(0.005)
-
     monitor = pinn.ErrorMonitor(slow_error, every=None, every_s=0.01, at_phase_end=True)
-    result = pinn.Trainer(loss_fn=loss, variables=[x], callbacks=[Slow(), monitor]).train(
+    result = pinn.Trainer(loss_fn=loss, variables=[x], callbacks=[SlowSteps(0.005), monitor]).train(
         adam_steps=20, lbfgs_options={"maxiter": 20}, method="SSBFGS")
     records = monitor.records
     # 20 Adam steps of >= 5 ms: at most two steps between samples 10 ms apart
@@ -292,12 +298,9 @@ def test_burgers_error_history_by_seconds_goes_on_over_a_resume(tmp_path):
 def test_time_limit_stops_the_run_and_skips_the_next_phase():
     loss, x = rosenbrock()
 
-    class Slow(pinn.Callback):  # every step costs 20 ms
-        def on_iteration_end(self, iteration, logs):
-            time.sleep(0.02)
-
     # the clock starts when the first phase begins, before tracing: 1 s holds at most 50 steps
-    result = pinn.Trainer(loss_fn=loss, variables=[x], callbacks=[Slow(), pinn.TimeLimit(1.0)]).train(
+    callbacks = [SlowSteps(0.02), pinn.TimeLimit(1.0)]  # every step costs 20 ms
+    result = pinn.Trainer(loss_fn=loss, variables=[x], callbacks=callbacks).train(
         adam_steps=1000, lbfgs_options={"maxiter": 50})
     assert result.status == "stopped" and result.lbfgs is None
     assert 1 <= result.progress["adam_steps"] <= 50
@@ -320,11 +323,7 @@ def test_time_limit_by_the_error_monitors_clock():
     monitor = pinn.ErrorMonitor(slow_error, every=1, at_phase_end=True)
     limit = pinn.TimeLimit(0.3, clock=monitor.training_time)
 
-    class Slow(pinn.Callback):
-        def on_iteration_end(self, iteration, logs):
-            time.sleep(0.01)
-
-    result = pinn.Trainer(loss_fn=loss, variables=[x], callbacks=[Slow(), monitor, limit]).train(
+    result = pinn.Trainer(loss_fn=loss, variables=[x], callbacks=[SlowSteps(0.01), monitor, limit]).train(
         adam_steps=0, lbfgs_options={"maxiter": 10000}, method="SSBFGS")
     assert result.status == "stopped"
     assert monitor.records[-1]["time_s"] >= 0.3
