@@ -12,7 +12,9 @@ float64 gradient out. Cases, each in float32 and float64, each with and without 
   for u_x, u_t, u_xx), written out in ``_posted.py``; with XLA, the loss and gradient are compiled and the
   partition/stitch stays outside (XLA cannot compile ``dynamic_partition``'s data-dependent shapes);
 * ``pinn-tape``: ``pinn.CompiledObjective(pinn.Problem(..., derivatives="tape"))``;
-* ``pinn-taylor``: the same with ``derivatives="taylor"`` (forward Taylor propagation).
+* ``pinn-taylor``: the same with ``derivatives="taylor"`` (forward Taylor propagation);
+* ``pinn-taylor-chunks``: the same with ``chunk_size=--chunk-size`` (default 1250: 8 pieces of the
+  10000 points, evaluated in a loop inside the compiled function).
 
 All cases start from the same weights (copied into the Sequential model), and the report gives
 each case's loss relative to the posted float64 one (the same problem: they agree to round-off).
@@ -28,7 +30,7 @@ Within one process every case uses the same allocator; the summary line compares
 (pooled) with the posted recipe as posted (system), which are two processes run one after the other.
 
     python benchmarks/evaluation_speed.py [--threads 1 2] [--allocators pooled system]
-        [--repetitions 5] [--calls 10] [--json benchmarks/evaluation_speed.json]
+        [--repetitions 5] [--calls 10] [--chunk-size 1250] [--json benchmarks/evaluation_speed.json]
 """
 
 from __future__ import annotations
@@ -49,12 +51,14 @@ import _posted  # noqa: E402  (the problem and the posted recipe, shared with co
 import _runs  # noqa: E402
 
 ALLOCATORS = {"pooled": "true", "system": "false"}  # TF_CPU_ALLOCATOR_USE_BFC
-CASES = [(kind, dtype, xla) for dtype in ("float32", "float64") for kind in ("posted", "pinn-tape", "pinn-taylor")
-         for xla in (False, True)]
+KINDS = ("posted", "pinn-tape", "pinn-taylor", "pinn-taylor-chunks")
+PINN_KINDS = KINDS[1:]
+CASES = [(kind, dtype, xla) for dtype in ("float32", "float64") for kind in KINDS for xla in (False, True)]
 
 
 # -- (b), (c) pinn ----------------------------------------------------------------------------------
-def pinn_objective(weights, dtype: str, xla: bool, derivatives: str, domain, X_u, u_data, X_f):
+def pinn_objective(weights, dtype: str, xla: bool, derivatives: str, domain, X_u, u_data, X_f,
+                   chunk_size: int | None = None):
     import numpy as np
     import pinn
     from pinn.equations import Burgers
@@ -63,7 +67,7 @@ def pinn_objective(weights, dtype: str, xla: bool, derivatives: str, domain, X_u
     network.set_weights(weights)
     problem = pinn.Problem(Burgers(), network, X_f, [pinn.Observations(X_u, u_data, name="data")],
                            dtype=dtype, derivatives=derivatives)
-    objective = pinn.CompiledObjective(problem, jit_compile=xla)
+    objective = pinn.CompiledObjective(problem, jit_compile=xla, chunk_size=chunk_size)
 
     def scipy_function(x):
         evaluation = objective(x)
@@ -93,7 +97,9 @@ def worker(args: argparse.Namespace) -> dict:
                                     X_u, u_data, X_f)
             function, x0 = recipe.function, recipe.x0
         else:
-            function, x0 = pinn_objective(weights, dtype, xla, kind.split("-")[1], domain, X_u, u_data, X_f)
+            chunk_size = args.chunk_size if kind.endswith("-chunks") else None
+            function, x0 = pinn_objective(weights, dtype, xla, kind.split("-")[1], domain, X_u, u_data, X_f,
+                                          chunk_size)
         function(x0)  # trace and compile
         functions[(kind, dtype, xla)], start[(kind, dtype, xla)] = function, x0
     # the same problem: every case's loss at the start, against posted float64
@@ -149,10 +155,10 @@ def across_allocators(runs: list[dict]) -> list[dict]:
         row = {"threads": threads}
         for dtype in ("float32", "float64"):
             row[f"posted_system_{dtype}_ms"] = _ms(system, "posted", dtype, False)
-            for kind in ("pinn-tape", "pinn-taylor"):
+            for kind in PINN_KINDS:
                 row[f"{kind}_pooled_xla_{dtype}_ms"] = _ms(pooled, kind, dtype, True)
                 row[f"{kind}_pooled_gain_xla_{dtype}"] = _ms(system, kind, dtype, True) / _ms(pooled, kind, dtype, True)
-        for kind in ("pinn-tape", "pinn-taylor"):
+        for kind in PINN_KINDS:
             row[f"{kind}_speedup_float32"] = row["posted_system_float32_ms"] / row[f"{kind}_pooled_xla_float32_ms"]
             row[f"{kind}_float64_over_float32"] = (row[f"{kind}_pooled_xla_float64_ms"]
                                                    / row[f"{kind}_pooled_xla_float32_ms"])
@@ -166,7 +172,7 @@ def markdown(report: dict) -> str:
              "|---|---|---|---|---|---|---|---|"]
     for run in report["runs"]:
         rows = {(r["case"], r["dtype"], r["xla"]): r for r in run["rows"]}
-        for kind in ("posted", "pinn-tape", "pinn-taylor"):
+        for kind in KINDS:
             for xla in (False, True):
                 a, b = rows[(kind, "float32", xla)], rows[(kind, "float64", xla)]
                 lines.append(f"| {run['threads']} | {run.get('allocator', 'system')} | {kind} | "
@@ -179,14 +185,18 @@ def markdown(report: dict) -> str:
         lines += ["", "pinn as it runs (pooled allocator, XLA) against the posted recipe as posted (system "
                   "allocator, no XLA; two processes, one after the other):", "",
                   "| threads | posted f32 ms | pinn-tape f32 ms | speed-up | pinn-tape f64 / f32 | "
-                  "pinn-taylor f32 ms | speed-up | pinn-taylor f64 / f32 | pooled gain, pinn-tape XLA f32 / f64 |",
-                  "|---|---|---|---|---|---|---|---|---|"]
+                  "pinn-taylor f32 ms | speed-up | pinn-taylor f64 / f32 | pinn-taylor-chunks f32 ms | speed-up | "
+                  "pinn-taylor-chunks f64 / f32 | pooled gain, pinn-tape XLA f32 / f64 |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for row in across:
             lines.append(f"| {row['threads']} | {row['posted_system_float32_ms']:.1f} | "
                          f"{row['pinn-tape_pooled_xla_float32_ms']:.1f} | {row['pinn-tape_speedup_float32']:.2f} | "
                          f"{row['pinn-tape_float64_over_float32']:.2f} | "
                          f"{row['pinn-taylor_pooled_xla_float32_ms']:.1f} | {row['pinn-taylor_speedup_float32']:.2f} | "
                          f"{row['pinn-taylor_float64_over_float32']:.2f} | "
+                         f"{row['pinn-taylor-chunks_pooled_xla_float32_ms']:.1f} | "
+                         f"{row['pinn-taylor-chunks_speedup_float32']:.2f} | "
+                         f"{row['pinn-taylor-chunks_float64_over_float32']:.2f} | "
                          f"{row['pinn-tape_pooled_gain_xla_float32']:.2f} / "
                          f"{row['pinn-tape_pooled_gain_xla_float64']:.2f} |")
     return "\n".join(lines)
@@ -199,11 +209,13 @@ def main(argv: list[str] | None = None) -> dict:
                         help="TensorFlow CPU allocators, one process each (default pooled system)")
     parser.add_argument("--repetitions", type=int, default=5, help="timed repetitions per case (default 5)")
     parser.add_argument("--calls", type=int, default=10, help="calls per case per repetition (default 10)")
+    parser.add_argument("--chunk-size", type=int, default=1250,
+                        help="rows per chunk of the pinn-taylor-chunks case (default 1250)")
     parser.add_argument("--json", default=None, help="also write the report to this file")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.repetitions < 5 or args.calls < 1 or any(t < 1 for t in args.threads):
-        parser.error("--repetitions must be >= 5, --calls and --threads positive")
+    if args.repetitions < 5 or args.calls < 1 or any(t < 1 for t in args.threads) or args.chunk_size < 1:
+        parser.error("--repetitions must be >= 5, --calls, --threads and --chunk-size positive")
     if args.worker:
         args.threads = args.threads[0]
         print(json.dumps(worker(args)))
@@ -212,7 +224,8 @@ def main(argv: list[str] | None = None) -> dict:
     for threads in args.threads:
         for allocator in args.allocators:
             command = [sys.executable, os.path.abspath(__file__), "--worker", "--threads", str(threads),
-                       "--allocators", allocator, "--repetitions", str(args.repetitions), "--calls", str(args.calls)]
+                       "--allocators", allocator, "--repetitions", str(args.repetitions), "--calls", str(args.calls),
+                       "--chunk-size", str(args.chunk_size)]
             env = {**os.environ, "TF_CPU_ALLOCATOR_USE_BFC": ALLOCATORS[allocator]}
             print(f"threads {threads}, {allocator} allocator: {' '.join(command[1:])}", file=sys.stderr, flush=True)
             done = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
@@ -221,7 +234,7 @@ def main(argv: list[str] | None = None) -> dict:
         "benchmark": "Burgers (N_u 100, N_f 10000, [2, 20 x 8, 1]): time per loss-and-gradient evaluation",
         "runs": runs,
         "settings": {"threads": args.threads, "allocators": args.allocators, "repetitions": args.repetitions,
-                     "calls": args.calls},
+                     "calls": args.calls, "chunk_size": args.chunk_size},
         "machine": {**_runs.machine_info(), "platform": platform.platform()},
         "versions": runs[0]["versions"] if runs else {},
         "date": datetime.date.today().isoformat(),

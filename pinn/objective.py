@@ -66,8 +66,12 @@ class CompiledObjective:
         chunk_size: evaluate the loss's ``chunkable`` point sets in chunks of at most this many
             rows (None: all at once). Sums, counts and gradients of the chunks are added, so the
             loss and gradient equal the unchunked ones to round-off while memory holds one chunk.
-            The other point sets go whole into every chunk; their terms count in the first only.
-            A term must depend on the chunkable sets or not at all.
+            Each chunkable set of R rows is cut into k = ceil(R_max / chunk_size) equal pieces
+            of R // k rows, which a loop inside the compiled function evaluates one after the
+            other; the R - k (R // k) rows left over (fewer than k) are evaluated once, with the
+            other point sets whole. Besides memory, chunks that fit the processor's cache make
+            an evaluation faster on one CPU thread (benchmarks/README.md, "Chunks inside the
+            compiled function"). A term must depend on the chunkable sets or not at all.
         strategy: a ``tf.distribute`` strategy (MirroredStrategy, MultiWorkerMirroredStrategy...):
             data parallelism. The chunkable point sets are split into one piece per replica (per
             replica and chunk with ``chunk_size``), each replica evaluates its pieces' sums,
@@ -121,18 +125,29 @@ class CompiledObjective:
         per_piece = chunk_size if chunk_size is not None else largest
         self._pieces = self.replicas * max(1, math.ceil(largest / (self.replicas * max(per_piece, 1))))
         self._chunked = self._pieces > 1 or strategy is not None
+        self._looped = self._chunked and strategy is None  # chunks in a loop inside the function
         rows = [None if self._chunked else p.shape[0] for p in self.points.values()]
         point_spec = {
             name: tf.TensorSpec([n, p.shape[1]], self.dtype)
             for (name, p), n in zip(self.points.items(), rows)
         }
-        self._function = tf.function(
-            self._value_and_gradient,
-            input_signature=[tf.TensorSpec([self.layout.size], tf.float64), point_spec,
-                             tf.TensorSpec([None], tf.float64)],
-            jit_compile=self.jit_compile,
-            autograph=False,
-        )
+        flat_spec, scale_spec = tf.TensorSpec([self.layout.size], tf.float64), tf.TensorSpec([None], tf.float64)
+        if self._looped:
+            k = self._pieces
+            stacked_spec = {name: tf.TensorSpec([k, p.shape[0] // k, p.shape[1]], self.dtype)
+                            for name, p in self.points.items() if name in self.loss.chunkable}
+            rest_spec = {name: tf.TensorSpec([p.shape[0] - k * (p.shape[0] // k) if name in self.loss.chunkable
+                                              else p.shape[0], p.shape[1]], self.dtype)
+                         for name, p in self.points.items()}
+            self._function = tf.function(
+                self._chunk_loop, input_signature=[flat_spec, stacked_spec, rest_spec] + [scale_spec] * 3,
+                jit_compile=self.jit_compile, autograph=False)
+            self._count_terms = tf.function(  # the plan's term counts (shapes only; not compiled)
+                lambda flat, points: self._terms_and_gradient(points, self._no_scale)[3], autograph=False)
+        else:
+            self._function = tf.function(
+                self._value_and_gradient, input_signature=[flat_spec, point_spec, scale_spec],
+                jit_compile=self.jit_compile, autograph=False)
         if strategy is not None:  # XLA inside each replica; the reductions outside it
             replica = tf.function(self._replica, jit_compile=True) if self.jit_compile else self._replica
             self._distributed = tf.function(
@@ -169,6 +184,19 @@ class CompiledObjective:
         if not self._chunked:
             self._inputs = [tensors]
             return
+        if self._looped:  # k equal pieces of each chunkable set, stacked, and the rest
+            k = self._pieces
+            stacked, rest = {}, {}
+            for name, values in self.points.items():
+                if name in self.loss.chunkable:
+                    c = values.shape[0] // k
+                    stacked[name] = tf.constant(values[:k * c].reshape(k, c, values.shape[1]), self.dtype)
+                    rest[name] = tf.constant(values[k * c:], self.dtype)
+                else:
+                    rest[name] = tensors[name]
+            self._inputs = [(stacked, rest)]
+            self._empty_chunk = {k: t[:0] if k in self.loss.chunkable else t for k, t in tensors.items()}
+            return
 
         def piece(name: str, tensor: tf.Tensor, i: int) -> tf.Tensor:
             if name not in self.loss.chunkable:
@@ -183,7 +211,20 @@ class CompiledObjective:
     def _plan_chunks(self, flat: tf.Tensor) -> None:
         """Find, once, which terms depend on the chunked sets (their count is 0 when those sets
         are empty) and the total counts, and so each chunk's per-term scale: 1 / total count for
-        terms over chunked sets, and for the other terms 1 / count in the first chunk only."""
+        terms over chunked sets, and for the other terms 1 / count in the first chunk only.
+        Chunks in a loop: one call gives the total counts (the other sets are in the rest only),
+        and every piece's scale is 1 / total count."""
+        if self._looped:  # counts of the rest, of the chunkable sets alone, of one piece
+            stacked, rest = self._inputs[0]
+            rest_counts = self._count_terms(flat, rest).numpy()
+            alone = self._count_terms(flat, self._empty_chunk).numpy()
+            piece = self._count_terms(flat, dict(self._empty_chunk, **{k: t[0] for k, t in stacked.items()}))
+            chunked = alone == 0
+            self._counts = rest_counts + self._pieces * chunked * piece.numpy()
+            inverse = np.divide(1.0, self._counts, out=np.zeros_like(self._counts), where=self._counts != 0)
+            self._masks = [np.ones_like(chunked)]
+            self._scales = [tuple(tf.constant(v, tf.float64) for v in (inverse, chunked * inverse, chunked))]
+            return
         alone = self._call_chunk(flat, self._empty_chunk, self._no_scale)[3].numpy()
         counts = [self._call_chunk(flat, chunk, self._no_scale)[3].numpy() for chunk in self._inputs]
         chunked = alone == 0
@@ -230,8 +271,9 @@ class CompiledObjective:
 
     @property
     def num_chunks(self) -> int:
-        """How many chunk evaluations make one evaluation (1 when not chunked)."""
-        return len(self._inputs)
+        """How many chunks make one evaluation (1 when not chunked): with chunks in a loop, the
+        number of equal pieces (the few rows left over go with the other point sets)."""
+        return self._pieces if self._looped else len(self._inputs)
 
     # -- the compiled function ------------------------------------------------------------------
     def _value_and_gradient(self, flat: tf.Tensor, points: dict[str, tf.Tensor], scale: tf.Tensor):
@@ -240,6 +282,27 @@ class CompiledObjective:
         self.trace_count += 1
         self.layout.assign(flat)
         return self._terms_and_gradient(points, scale)
+
+    def _chunk_loop(self, flat: tf.Tensor, stacked: dict[str, tf.Tensor], rest: dict[str, tf.Tensor],
+                    scale: tf.Tensor, loop_scale: tf.Tensor, loop_mask: tf.Tensor):
+        """:meth:`_value_and_gradient` summed over the rest (the rows left over and the other
+        point sets, weighted by ``scale``) and, in a loop, over the k equal pieces of the chunkable
+        sets (with the other sets whole, whose terms ``loop_scale`` and ``loop_mask`` zero);
+        sums, counts and gradients added."""
+        self.trace_count += 1
+        self.layout.assign(flat)
+        total, gradient, sums, counts, named, coefficients = self._terms_and_gradient(rest, scale)
+        others = {name: t for name, t in rest.items() if name not in stacked}
+        pieces = next(iter(stacked.values())).shape[0]
+
+        def body(i, total, gradient, sums, counts):
+            points = dict(others, **{name: t[i] for name, t in stacked.items()})
+            t, g, s, c = self._terms_and_gradient(points, loop_scale)[:4]
+            return i + 1, total + t, gradient + g, sums + s * loop_mask, counts + c * loop_mask
+
+        _, total, gradient, sums, counts = tf.while_loop(
+            lambda i, *_: i < pieces, body, (tf.constant(0), total, gradient, sums, counts))
+        return total, gradient, sums, counts, named, coefficients
 
     def _terms_and_gradient(self, points: dict[str, tf.Tensor], scale: tf.Tensor):
         """The body of :meth:`_value_and_gradient` at the variables' current values."""
@@ -272,9 +335,11 @@ class CompiledObjective:
             _as_float64(self.loss.coefficients()),
         )
 
-    def _call_chunk(self, x: tf.Tensor, points: dict[str, tf.Tensor], scale: tf.Tensor):
+    def _call_chunk(self, x: tf.Tensor, points: Any, scale: tf.Tensor):
         if self._concrete is None:
             self._concrete = self._function.get_concrete_function()
+        if self._looped:
+            return self._concrete(x, *points, *scale)
         return self._concrete(x, points, scale)
 
     def __call__(self, x: np.ndarray) -> Evaluation:

@@ -109,6 +109,7 @@ def example_parser(example: str, description: str, *, out: str, adam_steps: int,
     ``error_history``, 0 never; see :func:`train_example`), ``--time-limit SECONDS`` (stop after so
     much training time, 0 none; see :func:`train_example`), ``--quick`` (a run under a minute, for smoke tests:
     the script's quick preset for whatever flags were not given), ``--jit/--no-jit`` (XLA),
+    ``--chunk-size N`` (collocation rows per chunk, 0 all at once; the Trainer's ``chunk_size``),
     ``--verbose N`` (progress every N iterations), ``--checkpoint-every N``, ``--resume`` (go on
     from ``OUT/checkpoint.h5``), ``--resume-or-start`` (the same, or a new run where there is no
     checkpoint), ``--overwrite`` (start again in a folder that holds a run), ``--debug``
@@ -156,6 +157,10 @@ def example_parser(example: str, description: str, *, out: str, adam_steps: int,
     parser.run_flag("--threads", type=thread_count, default=0,
                     help="TensorFlow threads per operation, 0 for TensorFlow's choice, at most "
                          f"{max_threads()} here (default 0)")
+    parser.run_flag("--chunk-size", type=nonnegative_int, default=0,
+                    help="evaluate the collocation points in chunks of at most N rows, in a loop "
+                         "inside the compiled function (faster on one thread when a chunk fits the "
+                         "cache; same loss to round-off), 0 for all at once (default 0)")
     parser.run_flag("--verbose", type=nonnegative_int, default=500,
                     help="print progress every N iterations, 0 for silence (default 500)")
     parser.run_flag("--checkpoint-every", type=nonnegative_int, default=1000,
@@ -710,6 +715,7 @@ def train_example(settings: RunSettings, problem: Any, strategy: Any = None,
         raise TypeError(f"error must be a function of no arguments or None, got {type(error).__name__}")
     spec = resolve_method(settings.run.get("method", DEFAULT_METHOD))
     trainer = Trainer(problem, jit_compile=settings.jit, strategy=strategy, callbacks=list(callbacks),
+                      chunk_size=settings.run.get("chunk_size") or None,
                       checkpoint=os.path.join(settings.out, CHECKPOINT_FILE),
                       checkpoint_every=settings.checkpoint_every,
                       settings=settings.checkpoint_settings(), resample=resample,

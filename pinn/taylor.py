@@ -15,6 +15,11 @@ layer's values with respect to the input coordinates (a truncated multivariate T
   derivative along ``x_j`` by ``2 / (upper_j - lower_j)``; the first layer's first derivatives are
   rows of the kernel (no per-point work) and its higher ones are zero.
 
+Inside, each jet entry is stored points-last, as a (width, N) tensor, and a layer computes
+``z_a = W^T h_a``: the products then run along the long points axis, which measured 1.1 to 1.3
+times faster per evaluation than (N, width) ``h_a W`` on an Intel Xeon (benchmarks/README.md,
+"Per-evaluation time against the approach posted online"); what a reader gets is (N, 1) as before.
+
 Only the multi-indices asked for, and the ones they are made of, are propagated: all of them in one
 pass through the layers. A derivative
 asked for later is propagated then (with what is missing under it) and cached, so any order and
@@ -475,13 +480,14 @@ class TaylorDerivatives(DerivativeReader):
         s = self._structure
         dtype = self._points.dtype
         if s.lower is None:
-            self._scaled = self._points
+            scaled = self._points
             self._factors = [1.0] * s.inputs
         else:
             lower = tf.constant(s.lower, dtype)
             upper = tf.constant(s.upper, dtype)
-            self._scaled = 2.0 * (self._points - lower) / (upper - lower) - 1.0  # as UnitBoxScaling
+            scaled = 2.0 * (self._points - lower) / (upper - lower) - 1.0  # as UnitBoxScaling
             self._factors = [2.0 / (u - l) for l, u in zip(s.lower, s.upper)]
+        self._scaled_columns = tf.transpose(scaled)  # (d, N): points along the last axis
 
     def _propagate(self, wanted: set[tuple[int, ...]]) -> None:
         """Propagate the multi-indices of ``wanted`` not yet propagated (``wanted`` is closed
@@ -498,13 +504,14 @@ class TaylorDerivatives(DerivativeReader):
             z: dict[tuple[int, ...], Any] = {}
             if i == 0:
                 # the inputs' jet: x_() = scaled points, x_(j) = factor_j e_j, higher ones zero;
-                # so z_(j) is row j of the kernel times factor_j, and higher z's are zero
+                # so z_(j) is row j of the kernel times factor_j (a (width, 1) column, the same
+                # at every point), and higher z's are zero
                 for k in new:
                     if k == ():
-                        z[k] = tf.matmul(self._scaled, kernel)
+                        z[k] = tf.matmul(kernel, self._scaled_columns, transpose_a=True)
                     elif len(k) == 1:
                         j = k[0]
-                        z[k] = tf.constant(self._factors[j], dtype) * kernel[j:j + 1, :]
+                        z[k] = tf.constant(self._factors[j], dtype) * tf.reshape(kernel[j], (-1, 1))
                     else:
                         z[k] = None
             else:
@@ -513,11 +520,11 @@ class TaylorDerivatives(DerivativeReader):
                 # on our CPUs (the concatenation and the split copy every jet)
                 for k in new:
                     if previous[k] is not None:
-                        z[k] = tf.matmul(previous[k], kernel)
+                        z[k] = tf.matmul(kernel, previous[k], transpose_a=True)
                 for k in new:
                     z.setdefault(k, None)
             if () in z and bias is not None:
-                z[()] = tf.nn.bias_add(z[()], bias)
+                z[()] = z[()] + tf.expand_dims(bias, 1)
             # z's of orders propagated before (needed by the new ones' Faa di Bruno terms)
             zs = self._zs[i]
             zs.update(z)
@@ -530,13 +537,13 @@ class TaylorDerivatives(DerivativeReader):
                 self._sigmas[i] = sigma
             for k in new:
                 value = sigma[0] if k == () else self._faa(k, sigma, zs)
-                if value is not None and value.shape[0] == 1 and zs[()].shape[0] != 1:
-                    value = tf.broadcast_to(value, tf.shape(zs[()]))  # a row (linear activation)
+                if value is not None and value.shape[1] == 1 and zs[()].shape[1] != 1:
+                    value = tf.broadcast_to(value, tf.shape(zs[()]))  # a column (linear activation)
                 jet[k] = value
         last = self._jets[-1]
         for k in new:
             value = last[k]
-            self._outputs[k] = tf.zeros_like(last[()]) if value is None else value
+            self._outputs[k] = tf.transpose(tf.zeros_like(last[()]) if value is None else value)
 
     def _faa(self, orders: tuple[int, ...], sigma: list[Any], zs: dict) -> Any:
         """``d^orders s(z)`` from s's derivatives and the z jet (Faa di Bruno); None when zero."""

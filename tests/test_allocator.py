@@ -39,7 +39,8 @@ def test_the_speed_benchmark_compares_pinn_pooled_with_the_posted_recipe_as_post
     def run(allocator, scale):
         rows = [{"case": kind, "dtype": dtype, "xla": xla,
                  "ms_per_evaluation": scale * base * (2 if dtype == "float64" else 1) * (0.5 if xla else 1.0)}
-                for kind, base in (("posted", 40.0), ("pinn-tape", 30.0), ("pinn-taylor", 20.0))
+                for kind, base in (("posted", 40.0), ("pinn-tape", 30.0), ("pinn-taylor", 20.0),
+                                   ("pinn-taylor-chunks", 10.0))
                 for dtype in ("float32", "float64") for xla in (False, True)]
         return {"threads": 1, "allocator": allocator, "rows": rows}
 
@@ -49,4 +50,5 @@ def test_the_speed_benchmark_compares_pinn_pooled_with_the_posted_recipe_as_post
     assert row["pinn-tape_speedup_float32"] == 8.0
     assert row["pinn-taylor_float64_over_float32"] == 2.0
     assert row["pinn-tape_pooled_gain_xla_float64"] == 3.0
+    assert row["pinn-taylor-chunks_speedup_float32"] == 24.0  # 120 / (10 * 0.5)
     assert evaluation_speed.across_allocators([run("pooled", 1.0)]) == []  # one allocator: no summary

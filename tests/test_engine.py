@@ -30,7 +30,7 @@ def test_chunked_evaluation_equals_unchunked_to_round_off():
     problem, _ = small_problem(n_f=1000)
     whole = pinn.CompiledObjective(problem)
     chunked = pinn.CompiledObjective(problem, chunk_size=128)
-    assert whole.num_chunks == 1 and chunked.num_chunks == 8  # 1000 = 7 x 128 + 104
+    assert whole.num_chunks == 1 and chunked.num_chunks == 8  # ceil(1000 / 128) pieces of 125 rows
     x = whole.layout.flatten() + 0.01
     a, b = whole(x), chunked(x)
     assert b.fun == pytest.approx(a.fun, rel=1e-12)
@@ -38,6 +38,28 @@ def test_chunked_evaluation_equals_unchunked_to_round_off():
     assert a.terms.keys() == b.terms.keys()
     for name in a.terms:
         assert b.terms[name] == pytest.approx(a.terms[name], rel=1e-12)
+    assert chunked.trace_count == 1 and whole.trace_count == 1
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_chunks_in_a_loop_with_rows_left_over_equal_the_whole_evaluation(jit_compile):
+    """1003 collocation rows in chunks of at most 100: 11 equal pieces of 91 rows evaluated in a
+    loop inside the compiled function, and the 2 rows left over evaluated with the initial and
+    boundary sets, whose terms count once; new points of the same shape need no new trace."""
+    problem, domain = small_problem(n_f=1003)
+    whole = pinn.CompiledObjective(problem, jit_compile=jit_compile)
+    chunked = pinn.CompiledObjective(problem, jit_compile=jit_compile, chunk_size=100)
+    assert chunked.num_chunks == 11
+    x = whole.layout.flatten() + 0.01
+    for step in range(2):
+        a, b = whole(x), chunked(x)
+        assert b.fun == pytest.approx(a.fun, rel=1e-12)
+        np.testing.assert_allclose(b.jac, a.jac, rtol=1e-10, atol=1e-13 * np.abs(a.jac).max())
+        for name in a.terms:
+            assert b.terms[name] == pytest.approx(a.terms[name], rel=1e-12), name
+        new = domain.sample_interior(1003, "uniform", seed=5)
+        whole.set_points("collocation", new)
+        chunked.set_points("collocation", new)
     assert chunked.trace_count == 1 and whole.trace_count == 1
 
 

@@ -1,4 +1,4 @@
-"""benchmarks/derivatives_eval.py, lbfgsb_cost.py, overhead.py and allocator_faults.py at toy sizes: they run, agree with
+"""benchmarks/derivatives_eval.py, lbfgsb_cost.py, overhead.py, allocator_faults.py and chunk_size.py at toy sizes: they run, agree with
 themselves, and write the JSON and Markdown their README sections are pasted from."""
 
 from __future__ import annotations
@@ -29,6 +29,24 @@ def test_derivatives_eval_times_both_paths_on_the_same_problem(tmp_path):
     assert row["tape_over_taylor"] == pytest.approx(row["ms"]["tape"] / row["ms"]["taylor"])
     md = (tmp_path / "r.md").read_text()
     assert report["command"] in md and "| kdv_identification |" in md
+
+
+def test_chunk_size_times_each_size_against_no_chunks(tmp_path):
+    import chunk_size
+
+    argv = ["--threads", "1", "--dtypes", "float64", "--chunk-sizes", "0", "4000", "--repetitions", "5",
+            "--calls", "1", "--json", str(tmp_path / "r.json"), "--md", str(tmp_path / "r.md")]
+    report = chunk_size.main(argv)
+    assert json.loads((tmp_path / "r.json").read_text()) == report
+    assert report["command"] == "python benchmarks/chunk_size.py " + " ".join(argv)
+    (run,) = report["runs"]
+    assert (run["threads"], run["dtype"]) == (1, "float64")
+    whole, chunked = run["rows"]
+    assert (whole["chunk_size"], whole["pieces"], chunked["chunk_size"], chunked["pieces"]) == (None, 1, 4000, 3)
+    assert whole["speedup_vs_no_chunks"] == 1.0 and chunked["loss_relative_to_no_chunks"] < 1e-12
+    assert chunked["speedup_vs_no_chunks"] == pytest.approx(whole["ms_per_evaluation"] / chunked["ms_per_evaluation"])
+    md = (tmp_path / "r.md").read_text()
+    assert report["command"] in md and "| 1 | float64 | 4000 (3) |" in md
 
 
 def test_lbfgsb_cost_reports_every_size_and_maxcor(tmp_path):

@@ -171,7 +171,7 @@ def test_burgers_loss_and_weight_gradient_agree_between_paths(jit_compile):
 def test_chunked_taylor_objective_equals_the_whole_one():
     problem = burgers_problem("taylor", seed=1)
     whole = pinn.CompiledObjective(problem)
-    chunked = pinn.CompiledObjective(problem, chunk_size=70)  # 5 chunks, row count not static
+    chunked = pinn.CompiledObjective(problem, chunk_size=70)  # 5 pieces of 60 rows in a compiled loop
     x = whole.layout.flatten()
     a, b = whole(x), chunked(x)
     assert abs(a.fun - b.fun) <= RTOL * abs(a.fun)
