@@ -70,8 +70,8 @@ class CompiledObjective:
             of R // k rows, which a loop inside the compiled function evaluates one after the
             other; the R - k (R // k) rows left over (fewer than k) are evaluated once, with the
             other point sets whole. Besides memory, chunks that fit the processor's cache make
-            an evaluation faster on one CPU thread (benchmarks/README.md, "Chunks inside the
-            compiled function"). A term must depend on the chunkable sets or not at all.
+            an evaluation faster on one CPU thread (benchmarks/README.md, "Points-last Taylor jets
+            and chunks in a loop"). A term must depend on the chunkable sets or not at all.
         strategy: a ``tf.distribute`` strategy (MirroredStrategy, MultiWorkerMirroredStrategy...):
             data parallelism. The chunkable point sets are split into one piece per replica (per
             replica and chunk with ``chunk_size``), each replica evaluates its pieces' sums,
@@ -177,9 +177,11 @@ class CompiledObjective:
         self._make_inputs()
 
     def _make_inputs(self) -> None:
-        """The point tensors of each chunk (one chunk when not chunked): chunk i holds row piece i
-        of every chunkable set (the pieces differ in size by at most one row) and the whole of
-        every other set. With a strategy, chunk i goes to replica i mod R."""
+        """The point tensors of each chunk (one chunk when not chunked). Chunks in a loop: one
+        ``(stacked, rest)`` pair, ``stacked[name]`` the (k, R // k, d) equal pieces of each
+        chunkable set, ``rest`` its rows left over and every other set whole. With a strategy:
+        chunk i holds row piece i of every chunkable set (the pieces differ in size by at most one
+        row) and the whole of every other set, and goes to replica i mod R."""
         tensors = {k: tf.constant(v, self.dtype) for k, v in self.points.items()}
         if not self._chunked:
             self._inputs = [tensors]
@@ -212,8 +214,9 @@ class CompiledObjective:
         """Find, once, which terms depend on the chunked sets (their count is 0 when those sets
         are empty) and the total counts, and so each chunk's per-term scale: 1 / total count for
         terms over chunked sets, and for the other terms 1 / count in the first chunk only.
-        Chunks in a loop: one call gives the total counts (the other sets are in the rest only),
-        and every piece's scale is 1 / total count."""
+        Chunks in a loop: the counts of the rest, of the other sets alone and of one piece (three
+        calls of an uncompiled function) give the total counts; the rest's terms are weighted by
+        1 / total count, and in the loop the terms over the chunked sets too, the others by 0."""
         if self._looped:  # counts of the rest, of the chunkable sets alone, of one piece
             stacked, rest = self._inputs[0]
             rest_counts = self._count_terms(flat, rest).numpy()

@@ -498,6 +498,7 @@ CASES: list[Bad | BadFlags] = [
     flags("cli:--lbfgs-maxiter=-1", "--lbfgs-maxiter", "-1"),
     flags("cli:--checkpoint-every=-1", "--checkpoint-every", "-1"),
     flags("cli:--verbose=-1", "--verbose", "-1"),
+    flags("cli:--chunk-size=-1", "--chunk-size", "-1"),
     flags("cli:--dtype=float16", "--dtype", "float16"),
     flags("cli:--n-u-draw=sobol", "--n-u-draw", "sobol"),
     flags("cli:--data-missing", "--data", "no-such-file.h5"),
