@@ -255,6 +255,15 @@ def machine_info() -> dict[str, Any]:
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 
+def worker_result(command: Sequence[str], env: dict[str, str] | None = None) -> Any:
+    """Run a benchmark's own worker process (``command``, e.g. ``[sys.executable, SCRIPT,
+    "--worker", ...]``) and return the JSON on the last line of its stdout; an error (with the
+    worker's stderr) if it fails. One process per setting that TensorFlow fixes when it starts
+    (threads, allocator)."""
+    done = subprocess.run(list(command), capture_output=True, text=True, check=True, env=env)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def write_report(script: str, argv: Sequence[str] | None, report: dict[str, Any],
                  json_path: Path | None, md_path: Path | None,
                  markdown: Callable[[dict[str, Any]], str]) -> dict[str, Any]:

@@ -25,7 +25,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 
@@ -125,8 +124,7 @@ def main(argv: list[str] | None = None) -> dict:
                        str(args.repetitions), "--calls", str(args.calls), "--chunk-sizes",
                        *map(str, args.chunk_sizes)]
             print(f"threads {threads}, {dtype}", file=sys.stderr, flush=True)
-            done = subprocess.run(command, capture_output=True, text=True, check=True)
-            runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+            runs.append(_runs.worker_result(command))
     report = {
         "benchmark": "Burgers (N_u 100, N_f 10000, [2, 20 x 8, 1]), XLA: time per evaluation by chunk size",
         "settings": {"threads": args.threads, "dtypes": args.dtypes, "chunk_sizes": args.chunk_sizes,

@@ -41,7 +41,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 
@@ -228,8 +227,7 @@ def main(argv: list[str] | None = None) -> dict:
                        "--chunk-size", str(args.chunk_size)]
             env = {**os.environ, "TF_CPU_ALLOCATOR_USE_BFC": ALLOCATORS[allocator]}
             print(f"threads {threads}, {allocator} allocator: {' '.join(command[1:])}", file=sys.stderr, flush=True)
-            done = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
-            runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+            runs.append(_runs.worker_result(command, env))
     report = {
         "benchmark": "Burgers (N_u 100, N_f 10000, [2, 20 x 8, 1]): time per loss-and-gradient evaluation",
         "runs": runs,

@@ -23,12 +23,13 @@ import os
 import platform
 import resource
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import _runs  # noqa: E402
 
 
 def peak_mib() -> float:
@@ -54,7 +55,6 @@ def measure(n_f: int, chunk: int, calls: int, threads: int, jit: bool) -> dict:
     if threads:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(threads)
-    sys.path.insert(0, str(ROOT / "benchmarks"))
     from engine_eval import build
 
     import pinn
@@ -109,8 +109,7 @@ def main(argv: list[str] | None = None) -> dict:
                    "--calls", str(args.calls), "--threads", str(args.threads)]
         if args.no_jit:
             command.append("--no-jit")
-        done = subprocess.run(command, capture_output=True, text=True, check=True)
-        row = json.loads(done.stdout.strip().splitlines()[-1])
+        row = _runs.worker_result(command)
         rows.append(row)
         print(f"N_f {n_f:>8d}  chunks {row['chunks']:>3d}  {row['eval_ms_median']:9.1f} ms/eval  "
               f"{row['us_per_point']:6.2f} us/point  peak {row['peak_mib']:7.0f} MiB "
