@@ -16,9 +16,10 @@ layer's values with respect to the input coordinates (a truncated multivariate T
   rows of the kernel (no per-point work) and its higher ones are zero.
 
 Inside, each jet entry is stored points-last, as a (width, N) tensor, and a layer computes
-``z_a = W^T h_a``: the products then run along the long points axis, which measured 1.1 to 1.3
-times faster per evaluation than (N, width) ``h_a W`` on an Intel Xeon (benchmarks/README.md,
-"Per-evaluation time against the approach posted online"); what a reader gets is (N, 1) as before.
+``z_a = W^T h_a``: the products then run along the long points axis, which measured up to 1.3
+times faster per evaluation than (N, width) ``h_a W`` on an Intel Xeon (Burgers' narrow network;
+the wide ones within the noise: benchmarks/README.md, "Points-last Taylor jets and chunks in a
+loop"); what a reader gets is (N, 1) as before.
 
 Only the multi-indices asked for, and the ones they are made of, are propagated: all of them in one
 pass through the layers. A derivative
