@@ -186,6 +186,7 @@ class CompiledObjective:
         if not self._chunked:
             self._inputs = [tensors]
             return
+        self._empty_chunk = {k: t[:0] if k in self.loss.chunkable else t for k, t in tensors.items()}
         if self._looped:  # k equal pieces of each chunkable set, stacked, and the rest
             k = self._pieces
             stacked, rest = {}, {}
@@ -197,7 +198,6 @@ class CompiledObjective:
                 else:
                     rest[name] = tensors[name]
             self._inputs = [(stacked, rest)]
-            self._empty_chunk = {k: t[:0] if k in self.loss.chunkable else t for k, t in tensors.items()}
             return
 
         def piece(name: str, tensor: tf.Tensor, i: int) -> tf.Tensor:
@@ -207,7 +207,6 @@ class CompiledObjective:
             return tensor[bounds[i]:bounds[i + 1]]
 
         self._inputs = [{k: piece(k, t, i) for k, t in tensors.items()} for i in range(self._pieces)]
-        self._empty_chunk = {k: t[:0] if k in self.loss.chunkable else t for k, t in tensors.items()}
         self._distributed_inputs = None
 
     def _plan_chunks(self, flat: tf.Tensor) -> None:
