@@ -40,6 +40,13 @@ class Evaluation(NamedTuple):
     coefficients: dict[str, float]
 
 
+def _equal_pieces(rows: int, pieces: int) -> tuple[int, int]:
+    """How the chunk loop cuts ``rows`` rows into ``pieces`` equal pieces: (rows per piece,
+    rows left over), the first ``pieces * (rows // pieces)`` rows stacked, the rest evaluated once."""
+    per_piece = rows // pieces
+    return per_piece, rows - pieces * per_piece
+
+
 def _as_float64(values: Mapping[str, Any]) -> dict[str, tf.Tensor]:
     return {str(k): tf.cast(tf.convert_to_tensor(v), tf.float64) for k, v in values.items()}
 
@@ -134,9 +141,9 @@ class CompiledObjective:
         flat_spec, scale_spec = tf.TensorSpec([self.layout.size], tf.float64), tf.TensorSpec([None], tf.float64)
         if self._looped:
             k = self._pieces
-            stacked_spec = {name: tf.TensorSpec([k, p.shape[0] // k, p.shape[1]], self.dtype)
+            stacked_spec = {name: tf.TensorSpec([k, _equal_pieces(p.shape[0], k)[0], p.shape[1]], self.dtype)
                             for name, p in self.points.items() if name in self.loss.chunkable}
-            rest_spec = {name: tf.TensorSpec([p.shape[0] - k * (p.shape[0] // k) if name in self.loss.chunkable
+            rest_spec = {name: tf.TensorSpec([_equal_pieces(p.shape[0], k)[1] if name in self.loss.chunkable
                                               else p.shape[0], p.shape[1]], self.dtype)
                          for name, p in self.points.items()}
             self._function = tf.function(
@@ -192,7 +199,7 @@ class CompiledObjective:
             stacked, rest = {}, {}
             for name, values in self.points.items():
                 if name in self.loss.chunkable:
-                    c = values.shape[0] // k
+                    c = _equal_pieces(values.shape[0], k)[0]
                     stacked[name] = tf.constant(values[:k * c].reshape(k, c, values.shape[1]), self.dtype)
                     rest[name] = tf.constant(values[k * c:], self.dtype)
                 else:
