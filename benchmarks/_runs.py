@@ -32,7 +32,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 #: The paper's second-phase optimiser (Raissi et al. 2019), also the method of runs whose settings
 #: name none (written before ``--method`` existed).
@@ -253,6 +253,24 @@ def machine_info() -> dict[str, Any]:
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
             **{name: package_version(name) for name in ("tensorflow", "scipy", "numpy", "keras")},
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+
+
+def time_in_turns(calls: Mapping[Any, Callable[[], Any]], repetitions: int,
+                  calls_per_repetition: int) -> dict[Any, list[float]]:
+    """Seconds per call of each of ``calls`` (key -> a call with no arguments), ``repetitions``
+    samples each: every repetition calls each one ``calls_per_repetition`` times in a row, the
+    calls in turn and their order reversed every other repetition, so a slow drift of the machine
+    falls on all of them alike. Take the median of each list."""
+    order = list(calls)
+    samples: dict[Any, list[float]] = {key: [] for key in order}
+    for repetition in range(repetitions):
+        for key in (order if repetition % 2 == 0 else order[::-1]):
+            call = calls[key]
+            tick = time.perf_counter()
+            for _ in range(calls_per_repetition):
+                call()
+            samples[key].append((time.perf_counter() - tick) / calls_per_repetition)
+    return samples
 
 
 def worker_result(command: Sequence[str], env: dict[str, str] | None = None) -> Any:

@@ -26,7 +26,6 @@ import os
 import platform
 import statistics
 import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -55,14 +54,9 @@ def worker(args: argparse.Namespace) -> dict:
                                       size or None)
         losses[size] = function(x0)[0]  # trace and compile
         functions[size] = function
-    samples: dict = {size: [] for size in args.chunk_sizes}
     load_before = os.getloadavg()
-    for repetition in range(args.repetitions):
-        for size in (args.chunk_sizes if repetition % 2 == 0 else args.chunk_sizes[::-1]):
-            tick = time.perf_counter()
-            for _ in range(args.calls):
-                functions[size](x0)
-            samples[size].append((time.perf_counter() - tick) / args.calls)
+    samples = _runs.time_in_turns({size: (lambda f=functions[size]: f(x0)) for size in args.chunk_sizes},
+                                  args.repetitions, args.calls)
     whole = statistics.median(samples[0]) if 0 in samples else None
     rows = []
     for size in args.chunk_sizes:

@@ -23,7 +23,6 @@ import argparse
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -67,15 +66,8 @@ def measure(example: str, args: argparse.Namespace) -> dict:
     for case, (objective, x0, _) in built.items():
         first[case] = objective(x0)  # traces and compiles
         objective(x0)
-    times: dict[str, list[float]] = {case: [] for case in CASES}
-    for repetition in range(args.repetitions):
-        order = CASES if repetition % 2 == 0 else CASES[::-1]
-        for case in order:
-            objective, x0, _ = built[case]
-            start = time.perf_counter()
-            for _ in range(args.calls):
-                objective(x0)
-            times[case].append((time.perf_counter() - start) / args.calls)
+    times = _runs.time_in_turns({case: (lambda o=built[case][0], x=built[case][1]: o(x)) for case in CASES},
+                                args.repetitions, args.calls)
     ms = {case: 1e3 * statistics.median(times[case]) for case in CASES}
     tape, taylor = first["tape"], first["taylor"]
     scale = float(np.abs(tape.jac).max()) or 1.0

@@ -104,17 +104,10 @@ def worker(args: argparse.Namespace) -> dict:
     # the same problem: every case's loss at the start, against posted float64
     reference_loss = functions[("posted", "float64", False)](start[("posted", "float64", False)])[0]
     losses = {case: functions[case](start[case])[0] for case in CASES}
-    samples: dict = {case: [] for case in CASES}
-    order = list(CASES)
     load_before = os.getloadavg()
     began = time.perf_counter()
-    for repetition in range(args.repetitions):
-        for case in (order if repetition % 2 == 0 else order[::-1]):
-            function, x0 = functions[case], start[case]
-            tick = time.perf_counter()
-            for _ in range(args.calls):
-                function(x0)
-            samples[case].append((time.perf_counter() - tick) / args.calls)
+    samples = _runs.time_in_turns({case: (lambda f=functions[case], x=start[case]: f(x)) for case in CASES},
+                                  args.repetitions, args.calls)
     rows = []
     for kind, dtype, xla in CASES:
         times = samples[(kind, dtype, xla)]
