@@ -1,4 +1,4 @@
-"""benchmarks/derivatives_eval.py, lbfgsb_cost.py, overhead.py, allocator_faults.py and chunk_size.py at toy sizes: they run, agree with
+"""benchmarks/derivatives_eval.py, lbfgsb_cost.py, overhead.py, allocator_faults.py, chunk_size.py and float64_kernels.py at toy sizes: they run, agree with
 themselves, and write the JSON and Markdown their README sections are pasted from."""
 
 from __future__ import annotations
@@ -47,6 +47,31 @@ def test_chunk_size_times_each_size_against_no_chunks(tmp_path):
     assert chunked["speedup_vs_no_chunks"] == pytest.approx(whole["ms_per_evaluation"] / chunked["ms_per_evaluation"])
     md = (tmp_path / "r.md").read_text()
     assert report["command"] in md and "| 1 | float64 | 4000 (3) |" in md
+
+
+def test_float64_kernels_times_each_kernel_in_both_dtypes(tmp_path):
+    import float64_kernels
+
+    argv = ["--threads", "1", "--width", "4", "--points", "300", "--depth", "2", "--repetitions", "5", "--calls", "1",
+            "--json", str(tmp_path / "r.json"), "--md", str(tmp_path / "r.md")]
+    report = float64_kernels.main(argv)
+    assert json.loads((tmp_path / "r.json").read_text()) == report
+    assert report["command"] == "python benchmarks/float64_kernels.py " + " ".join(argv)
+    (run,) = report["runs"]
+    assert run["threads"] == 1 and [row["kernel"] for row in run["rows"]] == list(float64_kernels.KERNELS)
+    for row in run["rows"]:
+        assert all(len(row["ms_samples"][dtype]) == 5 for dtype in ("float32", "float64"))
+        assert row["float64_over_float32"] == pytest.approx(row["ms"]["float64"] / row["ms"]["float32"])
+    md = (tmp_path / "r.md").read_text()
+    assert report["command"] in md and "| 1 | matmul, NumPy |" in md
+
+
+def test_float64_kernels_refuses_bad_flags(capsys):
+    import float64_kernels
+
+    with pytest.raises(SystemExit) as stopped:
+        float64_kernels.main(["--points", "0"])
+    assert stopped.value.code == 2 and "--points" in capsys.readouterr().err
 
 
 def test_lbfgsb_cost_reports_every_size_and_maxcor(tmp_path):
