@@ -40,13 +40,6 @@ class Evaluation(NamedTuple):
     coefficients: dict[str, float]
 
 
-def _equal_pieces(rows: int, pieces: int) -> tuple[int, int]:
-    """How the chunk loop cuts ``rows`` rows into ``pieces`` equal pieces: (rows per piece,
-    rows left over), the first ``pieces * (rows // pieces)`` rows stacked, the rest evaluated once."""
-    per_piece = rows // pieces
-    return per_piece, rows - pieces * per_piece
-
-
 def _as_float64(values: Mapping[str, Any]) -> dict[str, tf.Tensor]:
     return {str(k): tf.cast(tf.convert_to_tensor(v), tf.float64) for k, v in values.items()}
 
@@ -139,13 +132,10 @@ class CompiledObjective:
             for (name, p), n in zip(self.points.items(), rows)
         }
         flat_spec, scale_spec = tf.TensorSpec([self.layout.size], tf.float64), tf.TensorSpec([None], tf.float64)
-        if self._looped:
-            k = self._pieces
-            stacked_spec = {name: tf.TensorSpec([k, _equal_pieces(p.shape[0], k)[0], p.shape[1]], self.dtype)
-                            for name, p in self.points.items() if name in self.loss.chunkable}
-            rest_spec = {name: tf.TensorSpec([_equal_pieces(p.shape[0], k)[1] if name in self.loss.chunkable
-                                              else p.shape[0], p.shape[1]], self.dtype)
-                         for name, p in self.points.items()}
+        self._inputs: list[Any] = []
+        self._make_inputs()
+        if self._looped:  # the (stacked, rest) shapes are those _make_inputs cut (set_points keeps them)
+            stacked_spec, rest_spec = tf.nest.map_structure(tf.TensorSpec.from_tensor, self._inputs[0])
             self._function = tf.function(
                 self._chunk_loop, input_signature=[flat_spec, stacked_spec, rest_spec] + [scale_spec] * 3,
                 jit_compile=self.jit_compile, autograph=False)
@@ -166,8 +156,6 @@ class CompiledObjective:
         self._scales: list[tf.Tensor] | None = None  # per chunk: the terms' scales
         self._masks: list[np.ndarray] = []  # per chunk: which terms' sums count there
         self._counts: np.ndarray | None = None
-        self._inputs: list[dict[str, tf.Tensor]] = []
-        self._make_inputs()
 
     # -- points ---------------------------------------------------------------------------------
     def set_points(self, name: str, values: Any) -> None:
@@ -199,7 +187,7 @@ class CompiledObjective:
             stacked, rest = {}, {}
             for name, values in self.points.items():
                 if name in self.loss.chunkable:
-                    c = _equal_pieces(values.shape[0], k)[0]
+                    c = values.shape[0] // k
                     stacked[name] = tf.constant(values[:k * c].reshape(k, c, values.shape[1]), self.dtype)
                     rest[name] = tf.constant(values[k * c:], self.dtype)
                 else:
