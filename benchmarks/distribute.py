@@ -19,6 +19,7 @@ import json
 import os
 import platform
 import statistics
+import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -42,6 +43,9 @@ strategy = strategy_for_devices(args.devices)
 import pinn  # noqa: E402
 from pinn.equations import Burgers  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _runs  # noqa: E402
+
 
 def build(n_f: int) -> pinn.Problem:
     domain = pinn.Interval(-1, 1) * pinn.TimeInterval(0, 0.99)
@@ -59,13 +63,7 @@ def measure(n_f: int) -> dict:
     shared = pinn.CompiledObjective(problem, jit_compile=args.jit, strategy=strategy)
     x = single.layout.flatten()
     a, b = single(x), shared(x)
-    times: dict = {"single": [], "shared": []}
-    for i in range(args.pairs):
-        for name, call in ((("single", single), ("shared", shared)) if i % 2 == 0
-                           else (("shared", shared), ("single", single))):
-            start = time.perf_counter()
-            call(x)
-            times[name].append(time.perf_counter() - start)
+    times = _runs.time_in_turns({"single": lambda: single(x), "shared": lambda: shared(x)}, args.pairs, 1)
     ratios = [s / o for o, s in zip(times["single"], times["shared"])]
     row = {"n_f": n_f, "single_ms": 1e3 * statistics.median(times["single"]),
            "devices_ms": 1e3 * statistics.median(times["shared"]),

@@ -25,6 +25,7 @@ import json
 import os
 import platform
 import statistics
+import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -35,6 +36,9 @@ import tensorflow as tf
 
 import pinn
 from pinn.equations import Burgers
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _runs  # noqa: E402
 
 
 def build(n_f: int, dtype: str, seed: int = 0) -> pinn.Problem:
@@ -50,21 +54,11 @@ def build(n_f: int, dtype: str, seed: int = 0) -> pinn.Problem:
                         dtype=dtype)
 
 
-def paired(first, second, pairs: int) -> tuple[list[float], list[float]]:
-    """Times (s) of ``pairs`` adjacent calls of ``first`` and ``second``, order alternating."""
-    times: dict = {first: [], second: []}
-    for i in range(pairs):
-        for call in (first, second) if i % 2 == 0 else (second, first):
-            start = time.perf_counter()
-            call()
-            times[call].append(time.perf_counter() - start)
-    return times[first], times[second]
-
-
 def compare(name: str, before, after, x: np.ndarray, pairs: int) -> dict:
     a, b = before(x), after(x)  # traces and compiles
     agree = abs(a.fun - b.fun) / abs(a.fun)
-    t_before, t_after = paired(lambda: before(x), lambda: after(x), pairs)
+    times = _runs.time_in_turns({"before": lambda: before(x), "after": lambda: after(x)}, pairs, 1)
+    t_before, t_after = times["before"], times["after"]
     ratios = [y / x_ for x_, y in zip(t_before, t_after)]
     row = {"case": name, "before_ms": 1e3 * statistics.median(t_before),
            "after_ms": 1e3 * statistics.median(t_after),

@@ -74,19 +74,6 @@ def time_calls(call, n: int) -> float:
     return statistics.median(samples)
 
 
-def paired_times(baseline, other, pairs: int) -> tuple[list[float], list[float]]:
-    """Times (s) of ``pairs`` adjacent (baseline(), other()) call pairs, the order alternating
-    within each pair to cancel any order effect. Adjacent calls see the same machine speed, so
-    their ratio is steady where timings taken seconds apart are not."""
-    times: dict = {baseline: [], other: []}
-    for i in range(pairs):
-        for call in (baseline, other) if i % 2 == 0 else (other, baseline):
-            start = time.perf_counter()
-            call()
-            times[call].append(time.perf_counter() - start)
-    return times[baseline], times[other]
-
-
 def scipy_time_per_evaluation(size: int, maxiter: int, repeats: int = 3) -> float:
     """SciPy L-BFGS-B's own time per evaluation (s) with the paper's options, ``size`` variables.
 
@@ -129,8 +116,10 @@ def measure(n_f: int, repeats: int, maxiter: int, jit: bool) -> dict:
     pair_ratios: list[float] = []  # bridge / bare call, adjacent pairs, over every baseline timing
 
     def baselines() -> tuple[float, float]:
-        """Median time of one bare call and of one bridge call (s), timed in adjacent pairs."""
-        bare_times, bridge_times = paired_times(bare_numpy, bridge, calls)
+        """Median time of one bare call and of one bridge call (s), timed in adjacent pairs (the
+        order alternating; adjacent calls see the same machine speed, so their ratio is steady)."""
+        times = _runs.time_in_turns({"bare": bare_numpy, "bridge": bridge}, calls, 1)
+        bare_times, bridge_times = times["bare"], times["bridge"]
         pair_ratios.extend(b / a for a, b in zip(bare_times, bridge_times))
         return statistics.median(bare_times), statistics.median(bridge_times)
 
