@@ -1,7 +1,9 @@
-"""Per-evaluation time of the Burgers problem against the chunk size, per thread count and dtype.
+"""Per-evaluation time of a problem against the chunk size, per thread count and dtype.
 
-The problem of ``evaluation_speed.py`` (N_u 100, N_f 10000, [2, 20 x 8, 1]) as pinn evaluates it:
-``pinn.CompiledObjective(pinn.Problem(..., derivatives=--derivatives), jit_compile=True,
+By default the Burgers problem of ``evaluation_speed.py`` (N_u 100, N_f 10000, [2, 20 x 8, 1]);
+with ``--example NAME`` that example's own problem (its ``build``, as ``derivatives_eval.py``
+makes it, with the example flags after ``--flags``). Either as pinn evaluates it:
+``pinn.CompiledObjective(problem with derivatives=--derivatives, jit_compile=True,
 chunk_size=c)`` for each ``c`` of ``--chunk-sizes`` (``0``: no chunks). Chunks are evaluated in a
 loop inside the compiled function; the question is how their size, which sets how much of an
 evaluation's working set stays in the processor's caches, changes the time per evaluation. One
@@ -13,9 +15,10 @@ row, the sizes in turn and their order reversed every other repetition; per size
 pools when it starts). The report gives, per process, each size's time and its speed-up over no
 chunks, and the loss difference to no chunks (round-off).
 
-    python benchmarks/chunk_size.py [--threads 1 2] [--dtypes float32 float64]
-        [--chunk-sizes 0 5000 2500 1250 625 250] [--derivatives taylor] [--repetitions 5]
-        [--calls 10] [--json benchmarks/chunk_size.json] [--md benchmarks/chunk_size.md]
+    python benchmarks/chunk_size.py [--example schrodinger] [--threads 1 2]
+        [--dtypes float32 float64] [--chunk-sizes 0 5000 2500 1250 625 250] [--derivatives taylor]
+        [--repetitions 5] [--calls 10] [--json benchmarks/chunk_size.json]
+        [--md benchmarks/chunk_size.md] [--flags EXAMPLE FLAGS...]
 """
 
 from __future__ import annotations
@@ -45,15 +48,26 @@ def worker(args: argparse.Namespace) -> dict:
     import pinn
 
     dtype = args.dtypes[0]
-    domain, X_u, u_data, X_f = _posted.data()
-    reference = pinn.mlp(2, 1, [20] * 8, lower=domain.lower, upper=domain.upper, dtype="float64", seed=0)
-    weights = [w.astype(dtype) for w in reference.get_weights()]
-    functions, losses = {}, {}
-    for size in args.chunk_sizes:
-        function, x0 = pinn_objective(weights, dtype, True, args.derivatives, domain, X_u, u_data, X_f,
-                                      size or None)
-        losses[size] = function(x0)[0]  # trace and compile
-        functions[size] = function
+    functions, losses, pieces = {}, {}, {}
+    if args.example:
+        from derivatives_eval import build_objective
+
+        for size in args.chunk_sizes:
+            objective, x0, _ = build_objective(args.example, args.derivatives, dtype, True, args.flags,
+                                               size or None)
+            functions[size] = lambda x, o=objective: (lambda e: (e.fun, e.jac))(o(x))
+            losses[size] = functions[size](x0)[0]  # trace and compile
+            pieces[size] = objective.num_chunks
+    else:
+        domain, X_u, u_data, X_f = _posted.data()
+        reference = pinn.mlp(2, 1, [20] * 8, lower=domain.lower, upper=domain.upper, dtype="float64",
+                             seed=0)
+        weights = [w.astype(dtype) for w in reference.get_weights()]
+        for size in args.chunk_sizes:
+            functions[size], x0 = pinn_objective(weights, dtype, True, args.derivatives, domain, X_u,
+                                                 u_data, X_f, size or None)
+            losses[size] = functions[size](x0)[0]  # trace and compile
+            pieces[size] = -(-X_f.shape[0] // size) if size else 1
     load_before = os.getloadavg()
     samples = _runs.time_in_turns({size: (lambda f=functions[size]: f(x0)) for size in args.chunk_sizes},
                                   args.repetitions, args.calls)
@@ -61,7 +75,7 @@ def worker(args: argparse.Namespace) -> dict:
     rows = []
     for size in args.chunk_sizes:
         ms = 1e3 * statistics.median(samples[size])
-        rows.append({"chunk_size": size or None, "pieces": -(-X_f.shape[0] // size) if size else 1,
+        rows.append({"chunk_size": size or None, "pieces": pieces[size],
                      "ms_per_evaluation": ms, "ms_samples": [1e3 * t for t in samples[size]],
                      "speedup_vs_no_chunks": (1e3 * whole / ms) if whole is not None else None,
                      "loss_relative_to_no_chunks": (abs(losses[size] - losses[0]) / abs(losses[0])
@@ -74,7 +88,8 @@ def worker(args: argparse.Namespace) -> dict:
 def markdown(report: dict) -> str:
     m = report["machine"]
     lines = _runs.markdown_heading(report)
-    lines[-1] += (f", TensorFlow {m['tensorflow']}; {report['settings']['derivatives']} derivatives, XLA; "
+    problem = report.get("problem", "Burgers (N_u 100, N_f 10000, [2, 20 x 8, 1])")
+    lines[-1] += (f", TensorFlow {m['tensorflow']}; {problem}, {report['settings']['derivatives']} derivatives, XLA; "
                   f"each time the median of {report['settings']['repetitions']} repetitions of "
                   f"{report['settings']['calls']} calls; the fastest size of each process in bold.")
     lines += ["", "| threads | dtype | chunk size (pieces) | ms per evaluation | speed-up vs no chunks |",
@@ -93,6 +108,9 @@ def markdown(report: dict) -> str:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--example", default=None,
+                        help="an example's own problem (derivatives_eval.py's list; default the "
+                             "Burgers problem of evaluation_speed.py)")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--dtypes", nargs="+", choices=["float32", "float64"], default=["float32", "float64"])
     parser.add_argument("--chunk-sizes", type=int, nargs="+", default=[0, 5000, 2500, 1250, 625, 250],
@@ -103,10 +121,18 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--json", default=None)
     parser.add_argument("--md", default=None)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--flags", nargs=argparse.REMAINDER, default=[],
+                        help="the example's own flags, e.g. --flags --n-f 5000 (with --example only; last)")
     args = parser.parse_args(argv)
     if args.repetitions < 5 or args.calls < 1 or any(t < 1 for t in args.threads) or any(
             c < 0 for c in args.chunk_sizes):
         parser.error("--repetitions must be >= 5; --calls and --threads positive; --chunk-sizes >= 0")
+    from derivatives_eval import EXAMPLES
+
+    if args.example is not None and args.example not in EXAMPLES:
+        parser.error(f"--example: expected one of {', '.join(EXAMPLES)}, got {args.example!r}")
+    if args.flags and args.example is None:
+        parser.error("--flags: the example's flags need --example NAME")
     if args.worker:
         print(json.dumps(worker(args)))
         return {}
@@ -117,11 +143,17 @@ def main(argv: list[str] | None = None) -> dict:
                        "--dtypes", dtype, "--derivatives", args.derivatives, "--repetitions",
                        str(args.repetitions), "--calls", str(args.calls), "--chunk-sizes",
                        *map(str, args.chunk_sizes)]
+            if args.example:
+                command += ["--example", args.example, "--flags", *args.flags]
             print(f"threads {threads}, {dtype}", file=sys.stderr, flush=True)
             runs.append(_runs.worker_result(command))
+    problem = (f"the {args.example} example's problem{' (' + ' '.join(args.flags) + ')' if args.flags else ''}"
+               if args.example else "Burgers (N_u 100, N_f 10000, [2, 20 x 8, 1])")
     report = {
-        "benchmark": "Burgers (N_u 100, N_f 10000, [2, 20 x 8, 1]), XLA: time per evaluation by chunk size",
-        "settings": {"threads": args.threads, "dtypes": args.dtypes, "chunk_sizes": args.chunk_sizes,
+        "benchmark": f"{problem}, XLA: time per evaluation by chunk size",
+        "problem": problem,
+        "settings": {"example": args.example, "flags": args.flags, "threads": args.threads,
+                     "dtypes": args.dtypes, "chunk_sizes": args.chunk_sizes,
                      "derivatives": args.derivatives, "repetitions": args.repetitions, "calls": args.calls},
         "note": "one run; each (threads, dtype) in its own process",
         "runs": runs,

@@ -36,8 +36,10 @@ EXAMPLES = ("burgers", "burgers_identification", "schrodinger", "navier_stokes",
 CASES = ("tape", "taylor")
 
 
-def build_objective(example: str, derivatives: str, dtype: str, jit: bool, extra: list[str]):
-    """``(CompiledObjective, x0 (n,) float64, description)`` for the example's problem."""
+def build_objective(example: str, derivatives: str, dtype: str, jit: bool, extra: list[str],
+                    chunk_size: int | None = None):
+    """``(CompiledObjective, x0 (n,) float64, description)`` for the example's problem (its
+    ``build`` from the flags ``extra``), evaluated in chunks of ``chunk_size`` rows if given."""
     import importlib
 
     import numpy as np
@@ -52,7 +54,7 @@ def build_objective(example: str, derivatives: str, dtype: str, jit: bool, extra
     if problem.derivatives != derivatives:
         raise RuntimeError(f"{example}: asked for {derivatives}, the problem chose "
                            f"{problem.derivatives} ({problem.derivatives_reason})")
-    objective = pinn.CompiledObjective(problem, jit_compile=jit)
+    objective = pinn.CompiledObjective(problem, jit_compile=jit, chunk_size=chunk_size)
     x0 = np.asarray(objective.layout.flatten(), dtype=np.float64)
     sizes = {name: int(np.asarray(points).shape[0]) for name, points in problem.point_sets().items()}
     return objective, x0, {"weights": int(x0.size), "points": sizes}

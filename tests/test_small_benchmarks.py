@@ -49,6 +49,30 @@ def test_chunk_size_times_each_size_against_no_chunks(tmp_path):
     assert report["command"] in md and "| 1 | float64 | 4000 (3) |" in md
 
 
+def test_chunk_size_times_an_examples_own_problem(tmp_path):
+    import chunk_size
+
+    argv = ["--example", "burgers", "--threads", "1", "--dtypes", "float64", "--chunk-sizes", "0", "400",
+            "--repetitions", "5", "--calls", "1", "--md", str(tmp_path / "r.md"), "--flags", "--quick"]
+    report = chunk_size.main(argv)
+    assert report["settings"]["example"] == "burgers" and report["settings"]["flags"] == ["--quick"]
+    whole, chunked = report["runs"][0]["rows"]
+    # --quick: 1000 collocation points plus the 456 grid points, so 400-row chunks make 4 pieces
+    assert (whole["pieces"], chunked["chunk_size"], chunked["pieces"]) == (1, 400, 4)
+    assert chunked["loss_relative_to_no_chunks"] < 1e-12
+    assert "the burgers example's problem (--quick)" in (tmp_path / "r.md").read_text()
+
+
+def test_chunk_size_refuses_an_unknown_example_and_flags_without_one(capsys):
+    import chunk_size
+
+    for argv, words in ((["--example", "heat"], "--example: expected one of"),
+                        (["--flags", "--quick"], "--flags: the example's flags need --example")):
+        with pytest.raises(SystemExit):
+            chunk_size.main(argv)
+        assert words in capsys.readouterr().err
+
+
 def test_float64_kernels_times_each_kernel_in_both_dtypes(tmp_path):
     import float64_kernels
 
