@@ -95,7 +95,8 @@ def method_name(text: str) -> str:
 
 def example_parser(example: str, description: str, *, out: str, adam_steps: int,
                    lbfgs_maxiter: int, dtype: str = "float64", method: str | None = None,
-                   derivatives: str = "tape", prog: str | None = None) -> FlagParser:
+                   derivatives: str = "tape", chunk_size: int = 0,
+                   prog: str | None = None) -> FlagParser:
     """A :class:`~pinn.settings.FlagParser` with the flags every example shares.
 
     Problem flags: ``--seed N``, ``--dtype float32|float64``. Run flags: ``--out DIR``,
@@ -109,7 +110,8 @@ def example_parser(example: str, description: str, *, out: str, adam_steps: int,
     ``error_history``, 0 never; see :func:`train_example`), ``--time-limit SECONDS`` (stop after so
     much training time, 0 none; see :func:`train_example`), ``--quick`` (a run under a minute, for smoke tests:
     the script's quick preset for whatever flags were not given), ``--jit/--no-jit`` (XLA),
-    ``--chunk-size N`` (collocation rows per chunk, 0 all at once; the Trainer's ``chunk_size``),
+    ``--chunk-size N`` (collocation rows per chunk, 0 all at once, default ``chunk_size``; the
+    Trainer's ``chunk_size``),
     ``--verbose N`` (progress every N iterations), ``--checkpoint-every N``, ``--resume`` (go on
     from ``OUT/checkpoint.h5``), ``--resume-or-start`` (the same, or a new run where there is no
     checkpoint), ``--overwrite`` (start again in a folder that holds a run), ``--debug``
@@ -157,10 +159,11 @@ def example_parser(example: str, description: str, *, out: str, adam_steps: int,
     parser.run_flag("--threads", type=thread_count, default=0,
                     help="TensorFlow threads per operation, 0 for TensorFlow's choice, at most "
                          f"{max_threads()} here (default 0)")
-    parser.run_flag("--chunk-size", type=nonnegative_int, default=0,
+    parser.run_flag("--chunk-size", type=nonnegative_int, default=chunk_size,
                     help="evaluate the collocation points in chunks of at most N rows, in a loop "
-                         "inside the compiled function (faster on one thread when a chunk fits the "
-                         "cache; same loss to round-off), 0 for all at once (default 0)")
+                         "inside the compiled function (faster where a chunk's working set fits the "
+                         "processor's cache; same loss to round-off), 0 for all at once (default "
+                         f"{chunk_size})")
     parser.run_flag("--verbose", type=nonnegative_int, default=500,
                     help="print progress every N iterations, 0 for silence (default 500)")
     parser.run_flag("--checkpoint-every", type=nonnegative_int, default=1000,
