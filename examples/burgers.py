@@ -6,13 +6,15 @@
 The paper's setup: N_u = 100 points drawn from the 456 initial/boundary points of the reference
 grid (one per stratum along the grid by default; --n-u-draw random for the paper code's uniform
 draw), N_f = 10000 Latin-hypercube collocation points plus those 456, a [2, 20 x 8, 1] tanh network
-with inputs scaled to [-1, 1]. Trained by 10000 iterations of the dense self-scaled BFGS
+with inputs scaled to [-1, 1]. Trained by 14000 iterations of the dense self-scaled BFGS
 (--method SSBFGS) from the start (no Adam warm-up; --adam-steps N adds one), with new
 residual-based collocation points every 2000 iterations (--resample-every 2000 --resample
-residual; --resample-every 0 keeps the first points); about ten minutes on 2 cores. In half the
-time, with a higher error (about 4e-6 against 4e-7), the defaults before these: --adam-steps 100
---lbfgs-maxiter 4000 --resample-every 0. The paper's plan: --method L-BFGS-B --lbfgs-maxiter 50000
---resample-every 0. Writes solution.png, loss_history.png, error_history.png (the relative L2
+residual; --resample-every 0 keeps the first points), the input derivatives by forward (Taylor)
+propagation through the network and the collocation points evaluated in 4 chunks of 2614 rows
+(--derivatives taylor --chunk-size 2614; --derivatives tape --chunk-size 0 for the tape, all at
+once); about ten minutes on 2 cores. In under half the time, with a higher error (about 4e-6
+against 3e-7), --adam-steps 100 --lbfgs-maxiter 4000 --resample-every 0. The paper's plan:
+--method L-BFGS-B --lbfgs-maxiter 50000 --resample-every 0. Writes solution.png, loss_history.png, error_history.png (the relative L2
 error against training time, sampled every --error-every seconds), metrics.json and checkpoint.h5
 (the training state: weights, Adam state, history) to --out.
 
@@ -45,22 +47,26 @@ from pinn.settings import (FlagParser, RunSettings, UsageError, positive_float, 
 NAME = "burgers"
 DESCRIPTION = "Burgers' equation, continuous-time inference (the PINN paper's Fig. 1 setup)"
 
-# 10000 iterations of the dense self-scaled BFGS with residual-based (RAD) collocation points
-# drawn anew every 2000 iterations, with no Adam warm-up: over seeds 0-4 on a 2-core Intel Xeon,
-# 6.7e-4 on 5 of 5 seeds within 41 s (median 26 s of training), 1e-5 by 163 s (median 154 s), 1e-6
-# on 5 of 5 (median 399 s) and a median final error of 3.7e-7, against 4.6e-7 after Adam 100 steps
-# (the warm-up until then; lower on 4 seeds, level on 1), the two taking turns in the same run
-# (benchmarks/time_to_accuracy_adam0_full_xeon.json). The resampling: 4.6e-7 against 3.3e-6 for
-# the same 10000 iterations (after Adam 100) on the first points (time_to_accuracy_rad_xeon.json).
-# Stopped at 4000 iterations without resampling (--lbfgs-maxiter 4000 --resample-every 0, the
-# defaults until then, with Adam 100): median 4.4e-6 in about 5.5 minutes
+# 14000 iterations of the dense self-scaled BFGS with residual-based (RAD) collocation points
+# drawn anew every 2000 iterations, with no Adam warm-up, Taylor derivatives and 2614-row chunks:
+# over seeds 0-4 on a 2-core Intel Xeon, 6.7e-4 on 5 of 5 seeds within 28 s, 1e-5 by 151 s (median
+# 118 s), 1e-6 on 5 of 5 by 319 s (median 305 s) and a median final error of 3.0e-7 in about ten
+# minutes, against 3.7e-7 (higher on every seed) for 10000 iterations with the tape and no chunks
+# (the defaults until then; evaluations 1.39x slower), the two taking turns in the same run
+# (benchmarks/time_to_accuracy_taylor14000_xeon.json). No warm-up: with the tape, 3.7e-7 against
+# 4.6e-7 after Adam 100 steps (lower on 4 seeds, level on 1; time_to_accuracy_adam0_full_xeon.json).
+# The resampling: 4.6e-7 against 3.3e-6 for the same 10000 iterations (after Adam 100) on the
+# first points (time_to_accuracy_rad_xeon.json). Stopped at 4000 iterations without resampling
+# (--lbfgs-maxiter 4000 --resample-every 0, with Adam 100): median 4.4e-6 in about 5.5 minutes
 # (time_to_accuracy_resample.json, AMD EPYC); resampling does not help a run that short (4.8e-6
 # against 4.2e-6 at iteration 4000).
 # The paper's optimiser: 1.4e-3 after 5 minutes for Adam 1000 + L-BFGS-B
 # (time_to_accuracy_defaults.json). README, "Measured results".
 ADAM_STEPS = 0
 METHOD = "SSBFGS"
-LBFGS_MAXITER = 10000
+LBFGS_MAXITER = 14000
+DERIVATIVES = "taylor"
+CHUNK_SIZE = 2614  # the 10456 collocation rows in 4 pieces (chunk_size_xeon.md: float64, 2 threads)
 RESAMPLE_EVERY = 2000
 RESAMPLE = "residual"
 DTYPE = "float64"
@@ -73,7 +79,8 @@ QUICK = {"adam_steps": 200, "lbfgs_maxiter": 1500, "n_f": 1000, "widths": 4, "ne
 def build_parser(prog: str | None = None) -> FlagParser:
     """The example's flags: the shared ones (:func:`pinn.scripts.example_parser`) and its own."""
     parser = example_parser(NAME, __doc__, prog=prog, out="runs/burgers", adam_steps=ADAM_STEPS,
-                            lbfgs_maxiter=LBFGS_MAXITER, dtype=DTYPE, method=METHOD)
+                            lbfgs_maxiter=LBFGS_MAXITER, dtype=DTYPE, method=METHOD,
+                            derivatives=DERIVATIVES, chunk_size=CHUNK_SIZE)
     parser.problem_flag("--n-u", type=positive_int, default=100,
                         help="initial/boundary data points, at most 456 (default 100)")
     parser.problem_flag("--n-u-draw", choices=("stratified", "random"), default=N_U_DRAW,

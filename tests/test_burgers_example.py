@@ -201,13 +201,23 @@ def test_resample_method_without_a_period_is_a_usage_error(tmp_path, capsys):
     burgers = load_example("burgers")
     defaults = burgers.build_parser().parse_settings([])  # RAD every 2000 iterations by default
     assert (defaults.lbfgs_maxiter, defaults.run["resample_every"], defaults.run["resample"]) == \
-        (10000, 2000, "residual")
+        (14000, 2000, "residual")
     assert burgers.build_parser().parse_settings(["--resample-every", "0"]).run["resample_every"] == 0
     assert burgers.main(["--resample", "lhs", "--resample-every", "0", "--quick",
                          "--out", str(tmp_path)]) == 2
     [line] = [line for line in capsys.readouterr().err.splitlines() if line.startswith("burgers.py")]
     assert line.startswith("burgers.py: error: argument --resample: it needs --resample-every")
     assert not (tmp_path / "metrics.json").exists()
+
+
+def test_defaults_take_taylor_derivatives_and_chunks_which_flags_turn_off():
+    burgers = load_example("burgers")
+    defaults = burgers.build_parser().parse_settings([])
+    assert (defaults.derivatives, defaults.run["chunk_size"]) == ("taylor", 2614)
+    tape = burgers.build_parser().parse_settings(["--derivatives", "tape", "--chunk-size", "0"])
+    assert (tape.derivatives, tape.run["chunk_size"]) == ("tape", 0)
+    # the other examples keep all points at once
+    assert load_example("schrodinger").build_parser().parse_settings([]).run["chunk_size"] == 0
 
 
 def test_float32_stage_runs_adam_and_the_first_iterations_in_float32_and_resumes(tmp_path, capsys):
