@@ -217,9 +217,12 @@ def solve(settings: RunSettings) -> dict:
         return pinn.relative_l2_error(setup.predict(), usol)
 
     resample = resample_plan(settings, setup.domain)
+    chunk = settings.run.get("chunk_size") or 0
     print(f"Burgers: N_u={settings.n_u}, N_f={settings.n_f}+{len(setup.points)}, network [2, "
           f"{settings.neurons} x {settings.widths}, 1], {settings.dtype}, seed {settings.seed}, "
-          f"Adam {settings.adam_steps}, {settings.method} maxiter {settings.lbfgs_maxiter}"
+          f"{problem.derivatives} derivatives"
+          + (f" in chunks of {chunk} rows" if 0 < chunk < settings.n_f + len(setup.points) else "")
+          + f", Adam {settings.adam_steps}, {settings.method} maxiter {settings.lbfgs_maxiter}"
           + (f", new {resample.method} collocation points every {resample.every}" if resample else "")
           + (f", float32 for Adam and the first {settings.float32_iterations} iterations"
              if settings.float32_iterations else ""),

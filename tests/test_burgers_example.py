@@ -38,6 +38,8 @@ def test_quick_run_lowers_the_loss_and_writes_metrics_and_figures(tmp_path, caps
     written = read_metrics(tmp_path)
     assert REQUIRED <= set(written)
     assert f"relative L2 error {written['relative_l2_error']:.3e}" in printed  # what it computed
+    # the banner says how derivatives are taken; 1456 rows fit one 2614-row chunk, so no chunks
+    assert "float64, seed 0, taylor derivatives, Adam 200," in printed
     assert written["status"] == "completed" and written["dtype"] == "float64" and written["seed"] == 0
     assert written["n_u_draw"] == burgers.N_U_DRAW == "stratified"
     assert written["adam_steps"] == burgers.QUICK["adam_steps"]
@@ -218,6 +220,14 @@ def test_defaults_take_taylor_derivatives_and_chunks_which_flags_turn_off():
     assert (tape.derivatives, tape.run["chunk_size"]) == ("tape", 0)
     # the other examples keep all points at once
     assert load_example("schrodinger").build_parser().parse_settings([]).run["chunk_size"] == 0
+
+
+def test_a_run_in_chunks_says_so_and_records_it(tmp_path, capsys):
+    burgers = load_example("burgers")
+    assert burgers.main(["--quick", "--chunk-size", "500", "--adam-steps", "0", "--lbfgs-maxiter", "3",
+                         "--out", str(tmp_path), "--verbose", "0", "--error-every", "0"]) == 0
+    assert "taylor derivatives in chunks of 500 rows, Adam 0," in capsys.readouterr().out
+    assert read_metrics(tmp_path)["settings"]["run"]["chunk_size"] == 500
 
 
 def test_float32_stage_runs_adam_and_the_first_iterations_in_float32_and_resumes(tmp_path, capsys):
