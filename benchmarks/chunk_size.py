@@ -34,6 +34,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _posted  # noqa: E402
 import _runs  # noqa: E402
+from derivatives_eval import EXAMPLES, build_objective  # noqa: E402
+
+
+def _loss_and_gradient(objective):
+    """``x -> (loss, gradient)`` of a CompiledObjective, as SciPy would call it."""
+    def call(x):
+        evaluation = objective(x)
+        return evaluation.fun, evaluation.jac
+    return call
 
 
 def worker(args: argparse.Namespace) -> dict:
@@ -50,12 +59,10 @@ def worker(args: argparse.Namespace) -> dict:
     dtype = args.dtypes[0]
     functions, losses, pieces = {}, {}, {}
     if args.example:
-        from derivatives_eval import build_objective
-
         for size in args.chunk_sizes:
             objective, x0, _ = build_objective(args.example, args.derivatives, dtype, True, args.flags,
                                                size or None)
-            functions[size] = lambda x, o=objective: (lambda e: (e.fun, e.jac))(o(x))
+            functions[size] = _loss_and_gradient(objective)
             losses[size] = functions[size](x0)[0]  # trace and compile
             pieces[size] = objective.num_chunks
     else:
@@ -108,9 +115,9 @@ def markdown(report: dict) -> str:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--example", default=None,
-                        help="an example's own problem (derivatives_eval.py's list; default the "
-                             "Burgers problem of evaluation_speed.py)")
+    parser.add_argument("--example", choices=EXAMPLES, default=None,
+                        help="an example's own problem (default the Burgers problem of "
+                             "evaluation_speed.py)")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--dtypes", nargs="+", choices=["float32", "float64"], default=["float32", "float64"])
     parser.add_argument("--chunk-sizes", type=int, nargs="+", default=[0, 5000, 2500, 1250, 625, 250],
@@ -127,10 +134,6 @@ def main(argv: list[str] | None = None) -> dict:
     if args.repetitions < 5 or args.calls < 1 or any(t < 1 for t in args.threads) or any(
             c < 0 for c in args.chunk_sizes):
         parser.error("--repetitions must be >= 5; --calls and --threads positive; --chunk-sizes >= 0")
-    from derivatives_eval import EXAMPLES
-
-    if args.example is not None and args.example not in EXAMPLES:
-        parser.error(f"--example: expected one of {', '.join(EXAMPLES)}, got {args.example!r}")
     if args.flags and args.example is None:
         parser.error("--flags: the example's flags need --example NAME")
     if args.worker:

@@ -66,7 +66,7 @@ def test_chunk_size_times_an_examples_own_problem(tmp_path):
 def test_chunk_size_refuses_an_unknown_example_and_flags_without_one(capsys):
     import chunk_size
 
-    for argv, words in ((["--example", "heat"], "--example: expected one of"),
+    for argv, words in ((["--example", "heat"], "argument --example: invalid choice: 'heat'"),
                         (["--flags", "--quick"], "--flags: the example's flags need --example")):
         with pytest.raises(SystemExit):
             chunk_size.main(argv)
