@@ -37,14 +37,6 @@ import _runs  # noqa: E402
 from derivatives_eval import EXAMPLES, build_objective  # noqa: E402
 
 
-def _loss_and_gradient(objective):
-    """``x -> (loss, gradient)`` of a CompiledObjective, as SciPy would call it."""
-    def call(x):
-        evaluation = objective(x)
-        return evaluation.fun, evaluation.jac
-    return call
-
-
 def worker(args: argparse.Namespace) -> dict:
     """One (thread count, dtype): build every chunk size, then time them in turn."""
     import numpy as np
@@ -62,7 +54,7 @@ def worker(args: argparse.Namespace) -> dict:
         for size in args.chunk_sizes:
             objective, x0, _ = build_objective(args.example, args.derivatives, dtype, True, args.flags,
                                                size or None)
-            functions[size] = _loss_and_gradient(objective)
+            functions[size] = objective  # its Evaluation starts (fun, jac), as pinn_objective's pair
             losses[size] = functions[size](x0)[0]  # trace and compile
             pieces[size] = objective.num_chunks
     else:
