@@ -596,7 +596,8 @@ def check_dense_size(n: int, max_dense_size: int, method: str = "a dense quasi-N
         raise ValueError(
             f"{method} keeps a dense n x n inverse Hessian, which for the loss's n = {n} weights would "
             f"need 8 n^2 = {8 * n * n / 1e9:.3g} GB; options['max_dense_size'] is "
-            f"{max_dense_size}. Use L-BFGS-B (method='L-BFGS-B') or raise max_dense_size")
+            f"{max_dense_size}. Use L-BFGS-B (method='L-BFGS-B') or raise max_dense_size (the example "
+            f"scripts' --max-dense-size N)")
 
 
 # ---- the line search --------------------------------------------------------------------------

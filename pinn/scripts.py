@@ -103,7 +103,9 @@ def example_parser(example: str, description: str, *, out: str, adam_steps: int,
     ``--adam-steps N``, ``--lbfgs-maxiter N`` (the second phase's iteration limit, whatever its
     method), ``--method NAME`` (the second phase's method, default ``method``, else
     :data:`pinn.optimize.DEFAULT_METHOD` (L-BFGS-B): a SciPy method or a dense quasi-Newton one,
-    :func:`pinn.optimize.resolve_method`), ``--derivatives auto|taylor|tape`` (how the problem
+    :func:`pinn.optimize.resolve_method`), ``--max-dense-size N`` (the dense quasi-Newton methods'
+    ``max_dense_size`` option: the most weights they accept; an error with any other method),
+    ``--derivatives auto|taylor|tape`` (how the problem
     computes the input derivatives, default ``derivatives``; the problems' ``derivatives``
     argument, :func:`pinn.taylor.choose_derivatives`), ``--error-every SECONDS``
     (sample the example's error every so many seconds of training into metrics.json's
@@ -135,8 +137,12 @@ def example_parser(example: str, description: str, *, out: str, adam_steps: int,
     parser.run_flag("--method", type=method_name, default=method,
                     help="the second phase's method: L-BFGS-B, another SciPy gradient method, or a "
                          "dense quasi-Newton one (SSBFGS, SSBroyden1, SSBroyden2, BFGS-dense; "
-                         f"networks of at most {QUASI_NEWTON_DEFAULTS['max_dense_size']} weights); "
-                         f"default {method}")
+                         f"networks of at most {QUASI_NEWTON_DEFAULTS['max_dense_size']} weights "
+                         f"unless --max-dense-size); default {method}")
+    parser.run_flag("--max-dense-size", type=positive_int, default=None,
+                    help="the dense quasi-Newton methods' largest network: they refuse one of more "
+                         "weights, before any work (their n x n matrix takes 8 n^2 bytes: 3.2 GB at "
+                         f"20000, 7.6 GB at 30802; default {QUASI_NEWTON_DEFAULTS['max_dense_size']})")
     from pinn.taylor import DERIVATIVE_PATHS
 
     parser.run_flag("--derivatives", choices=DERIVATIVE_PATHS, default=derivatives,
@@ -309,6 +315,14 @@ def _check_shared_flags(settings: RunSettings) -> None:
         raise UsageError(f"argument --out: expected a folder, got {settings.out!r}")
     if settings.adam_steps == 0 and settings.lbfgs_maxiter == 0:
         raise UsageError("--adam-steps and --lbfgs-maxiter are both 0: nothing to train")
+    if settings.run.get("max_dense_size") is not None:
+        from pinn.optimize import DEFAULT_METHOD, resolve_method
+
+        method = settings.run.get("method", DEFAULT_METHOD)
+        if resolve_method(method).kind != "quasi_newton":
+            raise UsageError(f"argument --max-dense-size: only the dense quasi-Newton methods "
+                             f"(--method SSBFGS, SSBroyden1, SSBroyden2, BFGS-dense) keep an n x n "
+                             f"matrix; --method is {method}")
 
 
 # -- the run directory ---------------------------------------------------------------------------
@@ -735,6 +749,8 @@ def train_example(settings: RunSettings, problem: Any, strategy: Any = None,
     options: dict[str, Any] = {"maxiter": max(settings.lbfgs_maxiter, 1)}
     if "gtol" in settings.run and (spec.kind == "quasi_newton" or "gtol" in spec.option_names()):
         options["gtol"] = settings.gtol
+    if spec.kind == "quasi_newton" and settings.run.get("max_dense_size") is not None:
+        options["max_dense_size"] = settings.run["max_dense_size"]
     result = trainer.train(
         adam_steps=settings.adam_steps,
         lbfgs=settings.lbfgs_maxiter > 0,

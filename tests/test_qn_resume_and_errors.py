@@ -362,3 +362,24 @@ def test_examples_take_a_time_limit(tmp_path):
     assert metrics["error_history"][-1]["time_s"] >= 2.0
     assert metrics["settings"]["run"]["time_limit"] == 2.0
     assert burgers.main(["--out", str(tmp_path / "bad"), "--time-limit", "-1"]) == 2
+
+
+def test_max_dense_size_flag_reaches_the_method_and_is_refused_with_l_bfgs_b(tmp_path, capsys):
+    from examples import burgers
+
+    small = ["--n-f", "200", "--widths", "2", "--no-jit", "--verbose", "0", "--adam-steps", "5",
+             "--lbfgs-maxiter", "5", "--error-every", "0", "--method", "SSBFGS"]
+    # n = 501 weights: a limit of 500 refuses the run before any work, naming the flag
+    assert burgers.main(small + ["--out", str(tmp_path / "a"), "--max-dense-size", "500"]) != 0
+    err = capsys.readouterr().err
+    assert "n = 501 weights" in err and "--max-dense-size" in err
+    assert not (tmp_path / "a" / "checkpoint.h5").exists()
+    assert burgers.main(small + ["--out", str(tmp_path / "b"), "--max-dense-size", "501"]) == 0
+    assert json.loads((tmp_path / "b" / "metrics.json").read_text())["settings"]["run"]["max_dense_size"] == 501
+    capsys.readouterr()
+    assert burgers.main(small + ["--out", str(tmp_path / "c"), "--method", "L-BFGS-B",
+                                 "--max-dense-size", "99"]) == 2
+    assert "--max-dense-size: only the dense quasi-Newton methods" in capsys.readouterr().err
+    assert not (tmp_path / "c").exists()
+    assert burgers.main(small + ["--out", str(tmp_path / "d"), "--max-dense-size", "0"]) == 2
+    assert "argument --max-dense-size" in capsys.readouterr().err
