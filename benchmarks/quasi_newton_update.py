@@ -1,6 +1,7 @@
 """Cost of the dense quasi-Newton update per iteration, NumPy (BLAS) against TensorFlow (XLA).
 
-At n = 3021 (the Burgers network [2, 20 x 8, 1]) this times, in one run and interleaved so that a
+At n = --n weights (default 3021, the Burgers network [2, 20 x 8, 1]; 30802 is the Schrödinger
+example's [2, 100 x 4, 2], whose matrix takes 7.6 GB per backend) this times, in one run and interleaved so that a
 busy machine slows both alike (median of --repeats runs each):
 
     step          pinn.quasi_newton's whole O(n^2) work of one iteration (``_step``: one product
@@ -11,14 +12,17 @@ busy machine slows both alike (median of --repeats runs each):
 
 and as references, once: the same update written with full NumPy outer products (``H/tau -
 np.outer(...) ...``: four n x n temporaries) and SciPy's own BFGS update (``A1 @ H @ A2``, two n^3
-matrix products, what ``scipy.optimize.minimize(method="BFGS")`` does; --no-scipy skips it).
+matrix products, what ``scipy.optimize.minimize(method="BFGS")`` does; --no-scipy skips it,
+--no-references both: the outer products need four more n x n arrays). --backends picks the
+backends timed (each holds its own n x n matrix).
 
 --pinn adds a short comparison against L-BFGS-B on a small Burgers PINN (2 hidden layers of 10,
 200 collocation points, 100 Adam steps, then --evaluations evaluations each), and --burgers the
 time per iteration of quasi_newton on the full-size Burgers loss (n = 3021, N_f 10000 + 100
 points) with each backend, split into evaluation and the rest.
 
-    python benchmarks/quasi_newton_update.py [--repeats 15] [--pinn] [--burgers] [--out FILE]
+    python benchmarks/quasi_newton_update.py [--repeats 15] [--n 3021] [--backends numpy tensorflow]
+        [--no-scipy | --no-references] [--pinn] [--burgers] [--out FILE]
 
 Writes benchmarks/quasi_newton_update.json (or --out).
 """
@@ -43,7 +47,8 @@ import pinn
 from pinn.equations import Burgers
 from pinn.quasi_newton import QuasiNewtonState, _step, quasi_newton
 
-N = 3021
+N = 3021  # the default n
+BACKENDS = ("numpy", "tensorflow")
 
 
 def median_ms(samples: list[float]) -> float:
@@ -57,19 +62,19 @@ def fresh_state(n: int, backend: str, rng: np.random.Generator) -> QuasiNewtonSt
     return state
 
 
-def time_steps(states: dict, method: str, repeats: int, rng: np.random.Generator) -> dict[str, list[float]]:
+def time_steps(states: dict, method: str, repeats: int, rng: np.random.Generator, n: int) -> dict[str, list[float]]:
     """Interleaved timings of ``_step`` for each backend's state on the same data: a gradient g,
     the step s = p / 2 along p = -H g and a gradient change y with s^T y > 0, so that every call
     makes a full update (checked)."""
     out: dict[str, list[float]] = {name: [] for name in states}
     for i in range(repeats + 2):
-        g = rng.standard_normal(N) * 1e-3
-        factors = rng.uniform(0.5, 2.0, N)
-        noise = 1e-3 * rng.standard_normal(N)
+        g = rng.standard_normal(n) * 1e-3
+        factors = rng.uniform(0.5, 2.0, n)
+        noise = 1e-3 * rng.standard_normal(n)
         for name, state in states.items():
             state.g, state.p = g, -state._matrix.matvec(state.scale, g)
             s = 0.5 * state.p
-            g_new = g + factors * s + noise * np.linalg.norm(s) / np.sqrt(N)
+            g_new = g + factors * s + noise * np.linalg.norm(s) / np.sqrt(n)
             skipped = state.skipped
             start = time.perf_counter()
             _step(state, state._matrix, method, False, 1.0, s, g, g_new, state.x + s, 0.5, True)
@@ -83,19 +88,20 @@ def time_steps(states: dict, method: str, repeats: int, rng: np.random.Generator
     return out
 
 
-def kernels(repeats: int, rng: np.random.Generator) -> dict[str, dict[str, float]]:
-    states = {b: fresh_state(N, b, rng) for b in ("numpy", "tensorflow")}
+def kernels(repeats: int, rng: np.random.Generator, n: int = N,
+            backends: tuple[str, ...] = BACKENDS) -> dict[str, dict[str, float]]:
+    states = {b: fresh_state(n, b, rng) for b in backends}
     for state in states.values():
-        state._matrix.matvec(1.0, np.ones(N))
-        state._matrix.syr2(1e-9, np.ones(N), np.ones(N))
+        state._matrix.matvec(1.0, np.ones(n))
+        state._matrix.syr2(1e-9, np.ones(n), np.ones(n))
     results: dict[str, dict[str, float]] = {}
     for method in ("SSBroyden2", "BFGS-dense"):
-        times = time_steps(states, method, repeats, rng)
+        times = time_steps(states, method, repeats, rng, n)
         results[f"step_{method}"] = {b: median_ms(t) for b, t in times.items()}
     matvec = {b: [] for b in states}
     rank2 = {b: [] for b in states}
     for _ in range(repeats):
-        v, w = rng.standard_normal(N), rng.standard_normal(N)
+        v, w = rng.standard_normal(n), rng.standard_normal(n)
         for b, state in states.items():
             start = time.perf_counter()
             state._matrix.matvec(1.0, v)
@@ -110,10 +116,10 @@ def kernels(repeats: int, rng: np.random.Generator) -> dict[str, dict[str, float
     return results
 
 
-def references(repeats: int, scipy_reference: bool, rng: np.random.Generator) -> dict[str, float]:
-    H = np.eye(N)
-    s = rng.standard_normal(N)
-    y = s * rng.uniform(0.5, 2.0, N)
+def references(repeats: int, scipy_reference: bool, rng: np.random.Generator, n: int = N) -> dict[str, float]:
+    H = np.eye(n)
+    s = rng.standard_normal(n)
+    y = s * rng.uniform(0.5, 2.0, n)
     rho = 1.0 / (s @ y)
     out = {}
     samples = []
@@ -125,7 +131,7 @@ def references(repeats: int, scipy_reference: bool, rng: np.random.Generator) ->
         samples.append(time.perf_counter() - start)
     out["numpy_full_outer_products_ms"] = median_ms(samples)
     if scipy_reference:
-        eye = np.eye(N)
+        eye = np.eye(n)
         start = time.perf_counter()
         A1 = eye - rho * np.outer(s, y)
         A2 = eye - rho * np.outer(y, s)
@@ -190,19 +196,28 @@ def burgers(iterations: int, seed: int = 0) -> dict:
     return out
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--n", type=int, default=N, help=f"weights (default {N})")
+    parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS),
+                        help="update backends to time (default both)")
     parser.add_argument("--no-scipy", action="store_true", help="skip SciPy's n^3 BFGS update")
+    parser.add_argument("--no-references", action="store_true",
+                        help="skip both references (full outer products and SciPy's update)")
     parser.add_argument("--pinn", action="store_true", help="small PINN against L-BFGS-B")
     parser.add_argument("--evaluations", type=int, default=600)
     parser.add_argument("--burgers", action="store_true", help="full-size Burgers iterations")
     parser.add_argument("--iterations", type=int, default=30)
     parser.add_argument("--out", default=str(Path(__file__).with_suffix(".json")))
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if args.n < 2 or args.repeats < 1:
+        parser.error("--n must be >= 2 and --repeats >= 1")
+    backends = tuple(dict.fromkeys(args.backends))
     rng = np.random.default_rng(0)
     report: dict = {
-        "n": N,
+        "n": args.n,
+        "backends": list(backends),
         "repeats": args.repeats,
         "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(),
                     "processor": platform.processor(),
@@ -212,22 +227,24 @@ def main() -> None:
                              for d in threadpool_info() if d.get("user_api") == "blas"],
                     "numpy": np.__version__, "tensorflow": tf.__version__},
         "written": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "load_average_before": os.getloadavg(),
+        "load_average_before": list(os.getloadavg()),
     }
     with threadpool_limits(limits=1, user_api="blas"):  # what quasi_newton uses by default
-        report["ms_blas_1_thread"] = kernels(args.repeats, rng)
-        report["references_blas_1_thread"] = references(args.repeats, not args.no_scipy, rng)
-    report["ms_blas_all_threads"] = kernels(args.repeats, rng)
+        report["ms_blas_1_thread"] = kernels(args.repeats, rng, args.n, backends)
+        if not args.no_references:
+            report["references_blas_1_thread"] = references(args.repeats, not args.no_scipy, rng, args.n)
+    report["ms_blas_all_threads"] = kernels(args.repeats, rng, args.n, backends)
     steps = report["ms_blas_1_thread"]["step_SSBroyden2"]
     report["faster_backend"] = min(steps, key=steps.get)
     if args.pinn:
         report["small_pinn"] = small_pinn(args.evaluations)
     if args.burgers:
         report["burgers_n3021"] = burgers(args.iterations)
-    report["load_average_after"] = os.getloadavg()
+    report["load_average_after"] = list(os.getloadavg())
     text = json.dumps(report, indent=2)
     print(text)
     Path(args.out).write_text(text + "\n")
+    return report
 
 
 if __name__ == "__main__":

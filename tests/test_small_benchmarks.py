@@ -1,4 +1,5 @@
-"""benchmarks/derivatives_eval.py, lbfgsb_cost.py, overhead.py, allocator_faults.py, chunk_size.py and float64_kernels.py at toy sizes: they run, agree with
+"""benchmarks/derivatives_eval.py, lbfgsb_cost.py, overhead.py, allocator_faults.py, chunk_size.py, float64_kernels.py and
+quasi_newton_update.py at toy sizes: they run, agree with
 themselves, and write the JSON and Markdown their README sections are pasted from."""
 
 from __future__ import annotations
@@ -96,6 +97,25 @@ def test_float64_kernels_refuses_bad_flags(capsys):
     with pytest.raises(SystemExit) as stopped:
         float64_kernels.main(["--points", "0"])
     assert stopped.value.code == 2 and "--points" in capsys.readouterr().err
+
+
+def test_quasi_newton_update_times_the_chosen_size_and_backends(tmp_path):
+    import quasi_newton_update
+
+    report = quasi_newton_update.main(["--n", "40", "--backends", "numpy", "--no-references",
+                                       "--repeats", "2", "--out", str(tmp_path / "r.json")])
+    assert json.loads((tmp_path / "r.json").read_text()) == report
+    assert report["n"] == 40 and report["backends"] == ["numpy"] and report["faster_backend"] == "numpy"
+    assert "references_blas_1_thread" not in report
+    for threads in ("ms_blas_1_thread", "ms_blas_all_threads"):
+        assert set(report[threads]) == {"step_SSBroyden2", "step_BFGS-dense", "matvec", "rank2"}
+        assert all(set(row) == {"numpy"} and row["numpy"] > 0 for row in report[threads].values())
+    report = quasi_newton_update.main(["--n", "40", "--repeats", "3", "--no-scipy",
+                                       "--out", str(tmp_path / "r.json")])
+    assert set(report["ms_blas_1_thread"]["matvec"]) == {"numpy", "tensorflow"}
+    assert set(report["references_blas_1_thread"]) == {"numpy_full_outer_products_ms"}
+    with pytest.raises(SystemExit):
+        quasi_newton_update.main(["--n", "1"])
 
 
 def test_lbfgsb_cost_reports_every_size_and_maxcor(tmp_path):
