@@ -156,7 +156,8 @@ def budget_label(row: Row, metrics: Mapping[str, Any]) -> str:
     """``"reduced (Adam 0, L-BFGS-B maxiter 2000; the paper: 0, 50000), single run"``,
     ``"the paper's budgets, single run"`` or, for a second phase other than the paper's L-BFGS-B,
     ``"pinn's plan (Adam 100, SSBFGS maxiter 10000, new residual points every 2000; the paper: Adam
-    0, L-BFGS-B maxiter 50000), single run"``, from the run's settings; a run that ended early
+    0, L-BFGS-B maxiter 50000), single run"``, from the run's settings, with the dtype where it
+    is not pinn's float64 (``"reduced (...), float32, single run"``); a run that ended early
     (interrupted, stopped) says so and where: ``"..., interrupted after Adam 10000 steps and 17011
     L-BFGS-B iterations"``."""
     run = metrics.get("settings", {}).get("run", {})
@@ -169,12 +170,16 @@ def budget_label(row: Row, metrics: Mapping[str, Any]) -> str:
         # out here: importing pinn would start TensorFlow in this JSON-only script)
         points = f", new {run.get('resample') or 'lhs'} points every {every}" if every else ""
         label = (f"pinn's plan{quick} (Adam {adam}, {method} maxiter {lbfgs}{points}; the paper: "
-                 f"Adam {row.adam}, {PAPER_METHOD} maxiter {row.lbfgs}), single run")
+                 f"Adam {row.adam}, {PAPER_METHOD} maxiter {row.lbfgs})")
     elif adam < row.adam or lbfgs < row.lbfgs or quick:
         label = (f"reduced{quick} (Adam {adam}, L-BFGS-B maxiter {lbfgs}; the paper: {row.adam}, "
-                 f"{row.lbfgs}), single run")
+                 f"{row.lbfgs})")
     else:
-        label = "the paper's budgets, single run"
+        label = "the paper's budgets"
+    dtype = metrics.get("settings", {}).get("problem", {}).get("dtype")
+    if dtype not in (None, "float64"):  # pinn's default; the paper's code ran in float32
+        label += f", {dtype}"
+    label += ", single run"
     status = metrics.get("status", "completed")
     if status != "completed":
         label += (f", {status} after Adam {metrics.get('adam_steps', 0)} steps and "

@@ -21,6 +21,9 @@ loss_history.png, error_history.png (the error of |h| against training time, sam
 to --out.
 
     pinn solve schrodinger                     # the paper's setup (hours on a CPU)
+    pinn solve schrodinger --dtype float32 --adam-steps 10000 --lbfgs-maxiter 6000
+                                               # float32, as the paper's code, and smaller budgets:
+                                               # met the paper's error on seeds 0-2 (README)
     pinn solve schrodinger --quick             # a smoke test, well under a minute
     pinn solve schrodinger --resume            # go on after Ctrl-C / SIGTERM / a crash
     pinn plot runs/schrodinger                 # the figures again, from the saved run

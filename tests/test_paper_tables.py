@@ -365,6 +365,10 @@ def test_paper_results_names_a_second_phase_other_than_the_papers():
 
     metrics["settings"]["run"]["resample"] = None  # no --resample: the library's default method
     assert f"new {DEFAULT_RESAMPLE_METHOD} points every 2000" in paper_results.budget_label(row, metrics)
+    metrics["settings"]["run"].update(resample_every=0, lbfgs_maxiter=6000)
+    metrics["settings"].setdefault("problem", {})["dtype"] = "float32"  # not pinn's float64: said
+    assert paper_results.budget_label(row, metrics) == (
+        "reduced (Adam 0, L-BFGS-B maxiter 6000; the paper: 0, 50000), float32, single run")
 
 
 def test_paper_results_refuses_bad_runs_and_documents(tmp_path, capsys):
