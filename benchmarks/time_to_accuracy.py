@@ -29,6 +29,14 @@ from it, e.g. seeds 3 and 4 run now and added to an earlier run of seeds 0-2 on 
 The issue's targets (2-core CPU, the paper's setup, the example's defaults): 6.7e-4 within 45 s on
 at least 3 of seeds 0-4; 1e-5 within 5 minutes on the median of seeds 0-4.
 
+Runs made by hand (resumed from one checkpoint with another method, say) are read, not run, with
+``--run NAME=DIR`` (a finished run's folder, its metrics.json; repeat for several, and a name
+given twice collects several seeds): the same tables from their histories, the report naming each
+folder and the run's own settings. The Schrödinger comparison in benchmarks/README.md was made so:
+
+    python benchmarks/time_to_accuracy.py --example schrodinger --run lbfgsb=runs/nls_f32 \
+        --run ssbfgs=runs/nls_ssbfgs --thresholds 1e-2 5e-3 2e-3 1.5e-3 --times 1400 1600 1900
+
 Equal training time on another example: ``--time-limit`` stops each run after so many seconds of
 training by the error history's clock, e.g. the identification examples' largest coefficient
 error in percent:
@@ -225,10 +233,42 @@ def included_runs(path: str | Path, parser: argparse.ArgumentParser, args: argpa
     return runs, note
 
 
+def run_settings(metrics: Mapping[str, Any]) -> str:
+    """A finished run's flags as its metrics.json recorded them (``settings.run`` and
+    ``settings.problem``, those not None/False), for the report of a ``--run``."""
+    settings = metrics.get("settings", {})
+    flags = {**settings.get("problem", {}), **settings.get("run", {})}
+    return " ".join(f"--{k.replace('_', '-')}" + ("" if v is True else f" {v}")
+                    for k, v in sorted(flags.items()) if v not in (None, False) and k != "out")
+
+
+def finished_runs(parser: argparse.ArgumentParser, pairs: Sequence[tuple[str, list[str]]], example: str,
+                  config_names: set[str]) -> list[tuple[str, tuple[str, dict[str, Any]]]]:
+    """``--run NAME=DIR``: each folder's metrics.json, checked: a run of ``example`` that ended
+    with samples in its error history; a name may not also be a ``--config``."""
+    out = []
+    for name, words in pairs:
+        if name in config_names:
+            parser.error(f"--run {name}: also a --config name")
+        folder = " ".join(words)
+        try:
+            metrics = json.loads((Path(folder) / "metrics.json").read_text())
+        except (OSError, ValueError) as error:
+            parser.error(f"--run {name}={folder}: expected a finished run's folder with metrics.json ({error})")
+        if metrics.get("example", metrics.get("settings", {}).get("example")) != example:
+            parser.error(f"--run {name}={folder}: a run of {metrics.get('example')!r}, not --example {example}")
+        if not metrics.get("error_history"):
+            parser.error(f"--run {name}={folder}: its metrics.json has no error_history")
+        out.append((name, (folder, metrics)))
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", type=parse_config, action="append", required=True,
+    parser.add_argument("--config", type=parse_config, action="append", default=[],
                         help="NAME=FLAGS of examples/EXAMPLE.py (repeat for several)")
+    parser.add_argument("--run", type=parse_config, action="append", default=[], metavar="NAME=DIR",
+                        help="a finished run's folder to read instead of running (repeat for several)")
     parser.add_argument("--example", default="burgers", help="the example script (default burgers)")
     parser.add_argument("--key", default=KEY, help=f"the error in error_history (default {KEY})")
     parser.add_argument("--thresholds", type=float, nargs="+", default=list(THRESHOLDS),
@@ -257,6 +297,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     configs = dict(args.config)
     if len(configs) != len(args.config):
         parser.error("config names must be unique")
+    if not configs and not args.run:
+        parser.error("give at least one --config NAME=FLAGS or --run NAME=DIR")
+    read_runs = finished_runs(parser, args.run, args.example, set(configs))
     included = [included_runs(path, parser, args, configs) for path in args.include]
     out = Path(args.out)
     jobs = {name: [_runs.Run(args.example, out / name / f"seed{seed}",
@@ -273,6 +316,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in configs}
     for job, m in zip(every, metrics):
         runs[job.folder.parent.name].append(m)
+    for name, (folder, m) in read_runs:
+        runs.setdefault(name, []).append(m)
+        configs.setdefault(name, [])
+        configs[name] = configs[name] + [f"(read from {folder}: {run_settings(m)})"]
     for earlier, _ in included:
         for name, ms in earlier.items():
             known = {m["seed"] for m in runs[name]}
@@ -284,6 +331,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     machine = _runs.machine_info()
     finished = [(job.folder / "metrics.json").stat().st_mtime for job in every
                 if (job.folder / "metrics.json").is_file()]
+    finished += [(Path(folder) / "metrics.json").stat().st_mtime for _, (folder, _) in read_runs]
     if finished:  # when the runs were made, not when this report was written
         machine["date"] = datetime.datetime.fromtimestamp(max(finished), datetime.timezone.utc).strftime(
             "%Y-%m-%d %H:%M UTC (the last run's end)")

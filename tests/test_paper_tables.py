@@ -529,3 +529,38 @@ def test_time_to_accuracy_includes_the_seeds_of_an_earlier_report(tmp_path, monk
     with pytest.raises(SystemExit):
         tta.main([*common, "--seeds", "2", "--include", str(tmp_path / "junk.json")])
     assert "expected the JSON of an earlier time_to_accuracy.py report" in capsys.readouterr().err
+
+
+def test_time_to_accuracy_reads_finished_runs_without_running_them(tmp_path, monkeypatch, capsys):
+    """--run NAME=DIR: a finished run's folder is read (its metrics.json), not run; a name given
+    twice collects its seeds; bad folders are refused naming the flag."""
+    import time_to_accuracy as tta
+
+    monkeypatch.setattr(tta._runs, "run_all", lambda jobs, *a, **k: [] if not jobs else pytest.fail("ran"))
+    folders = {}
+    for name, seed, times in (("a", 0, (5.0, 20.0)), ("a", 1, (8.0, 30.0)), ("b", 0, (2.0, 4.0))):
+        folder = folders[name, seed] = tmp_path / f"{name}{seed}"
+        folder.mkdir()
+        history = [{"phase": "adam", "iteration": 1, "time_s": times[0], "relative_l2_error": 1e-2},
+                   {"phase": "lbfgs", "iteration": 9, "time_s": times[1], "relative_l2_error": 1e-4}]
+        metrics = fake_metrics(seed, 1e-4, example="schrodinger", error_history=history)
+        metrics["settings"]["problem"]["dtype"] = "float32"
+        (folder / "metrics.json").write_text(json.dumps(metrics))
+    report = tta.main(["--example", "schrodinger", "--run", f"a={folders['a', 0]}", "--run", f"a={folders['a', 1]}",
+                       "--run", f"b={folders['b', 0]}", "--thresholds", "1e-2", "1e-3", "--times", "10",
+                       "--json", str(tmp_path / "r.json")])
+    a, b = report["rows"]
+    assert a["seeds"] == [0, 1] and a["time_to_0.001"] == [20.0, 30.0] and a["median_time_to_0.001"] == 25.0
+    assert b["time_to_0.001"] == [4.0] and b["error_at_10s"] == [1e-4]
+    assert f"(read from {folders['b', 0]}: " in report["configs"]["b"][0] and "--dtype float32" in report["configs"]["b"][0]
+    assert json.loads((tmp_path / "r.json").read_text()) == report
+    assert "| b | 2 s (1/1) | 4 s (1/1) |" in capsys.readouterr().out
+    (tmp_path / "empty").mkdir()
+    for bad, message in ((["--example", "burgers", "--run", f"a={folders['a', 0]}"], "a run of 'schrodinger'"),
+                         (["--example", "schrodinger", "--run", f"a={tmp_path / 'empty'}"], "metrics.json"),
+                         (["--example", "schrodinger", "--run", f"a={folders['a', 0]}", "--config", "a=--quick"],
+                          "also a --config name"),
+                         (["--example", "schrodinger"], "at least one --config")):
+        with pytest.raises(SystemExit):
+            tta.main(bad)
+        assert message in capsys.readouterr().err
