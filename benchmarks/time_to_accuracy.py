@@ -32,10 +32,10 @@ at least 3 of seeds 0-4; 1e-5 within 5 minutes on the median of seeds 0-4.
 Runs made by hand (resumed from one checkpoint with another method, say) are read, not run, with
 ``--run NAME=DIR`` (a finished run's folder, its metrics.json; repeat for several, and a name
 given twice collects several seeds): the same tables from their histories, the report naming each
-folder and the run's own settings. The Schrödinger comparison in benchmarks/README.md was made so:
+folder and the run's own settings, e.g. two runs resumed from one checkpoint:
 
-    python benchmarks/time_to_accuracy.py --example schrodinger --run lbfgsb=runs/nls_f32 \
-        --run ssbfgs=runs/nls_ssbfgs --thresholds 1e-2 5e-3 2e-3 1.5e-3 --times 1400 1600 1900
+    python benchmarks/time_to_accuracy.py --example schrodinger --run lbfgsb=runs/nls_lbfgsb \\
+        --run ssbfgs=runs/nls_ssbfgs --thresholds 1e-2 5e-3 2e-3 --times 1400 1600 1900
 
 Equal training time on another example: ``--time-limit`` stops each run after so many seconds of
 training by the error history's clock, e.g. the identification examples' largest coefficient

@@ -142,7 +142,8 @@ def example_parser(example: str, description: str, *, out: str, adam_steps: int,
     parser.run_flag("--max-dense-size", type=positive_int, default=None,
                     help="the dense quasi-Newton methods' largest network: they refuse one of more "
                          "weights, before any work (their n x n matrix takes 8 n^2 bytes: 3.2 GB at "
-                         f"20000, 7.6 GB at 30802; default {QUASI_NEWTON_DEFAULTS['max_dense_size']})")
+                         "20000, 7.6 GB at 30802, and writing a checkpoint takes about three more "
+                         f"such copies; default {QUASI_NEWTON_DEFAULTS['max_dense_size']})")
     from pinn.taylor import DERIVATIVE_PATHS
 
     parser.run_flag("--derivatives", choices=DERIVATIVE_PATHS, default=derivatives,
