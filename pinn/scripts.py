@@ -128,7 +128,7 @@ def example_parser(example: str, description: str, *, out: str, adam_steps: int,
     parser.run_flag("--adam-steps", type=nonnegative_int, default=None,
                     help=f"Adam warm-up steps (default {adam_steps})")
     from pinn.optimize import DEFAULT_METHOD
-    from pinn.quasi_newton import QUASI_NEWTON_DEFAULTS
+    from pinn.quasi_newton import QUASI_NEWTON_DEFAULTS, QUASI_NEWTON_METHODS
 
     method = method_name(method or DEFAULT_METHOD)
     parser.run_flag("--lbfgs-maxiter", type=nonnegative_int, default=None,
@@ -136,7 +136,7 @@ def example_parser(example: str, description: str, *, out: str, adam_steps: int,
                          f"{lbfgs_maxiter})")
     parser.run_flag("--method", type=method_name, default=method,
                     help="the second phase's method: L-BFGS-B, another SciPy gradient method, or a "
-                         "dense quasi-Newton one (SSBFGS, SSBroyden1, SSBroyden2, BFGS-dense; "
+                         f"dense quasi-Newton one ({', '.join(QUASI_NEWTON_METHODS)}; "
                          f"networks of at most {QUASI_NEWTON_DEFAULTS['max_dense_size']} weights "
                          f"unless --max-dense-size); default {method}")
     parser.run_flag("--max-dense-size", type=positive_int, default=None,
@@ -318,12 +318,13 @@ def _check_shared_flags(settings: RunSettings) -> None:
         raise UsageError("--adam-steps and --lbfgs-maxiter are both 0: nothing to train")
     if settings.run.get("max_dense_size") is not None:
         from pinn.optimize import DEFAULT_METHOD, resolve_method
+        from pinn.quasi_newton import QUASI_NEWTON_METHODS
 
         method = settings.run.get("method", DEFAULT_METHOD)
         if resolve_method(method).kind != "quasi_newton":
             raise UsageError(f"argument --max-dense-size: only the dense quasi-Newton methods "
-                             f"(--method SSBFGS, SSBroyden1, SSBroyden2, BFGS-dense) keep an n x n "
-                             f"matrix; --method is {method}")
+                             f"(--method {', '.join(QUASI_NEWTON_METHODS)}) keep an n x n matrix; "
+                             f"--method is {method}")
 
 
 # -- the run directory ---------------------------------------------------------------------------
