@@ -56,8 +56,10 @@ CASES = [(kind, dtype, xla) for dtype in ("float32", "float64") for kind in KIND
 
 
 # -- (b), (c) pinn ----------------------------------------------------------------------------------
-def pinn_objective(weights, dtype: str, xla: bool, derivatives: str, domain, X_u, u_data, X_f,
-                   chunk_size: int | None = None):
+def burgers_objective(weights, dtype: str, xla: bool, derivatives: str, domain, X_u, u_data, X_f,
+                      chunk_size: int | None = None):
+    """pinn's ``CompiledObjective`` of the posted Burgers problem with these weights, and its start
+    ``x0`` (n,) float64."""
     import numpy as np
     import pinn
     from pinn.equations import Burgers
@@ -67,12 +69,19 @@ def pinn_objective(weights, dtype: str, xla: bool, derivatives: str, domain, X_u
     problem = pinn.Problem(Burgers(), network, X_f, [pinn.Observations(X_u, u_data, name="data")],
                            dtype=dtype, derivatives=derivatives)
     objective = pinn.CompiledObjective(problem, jit_compile=xla, chunk_size=chunk_size)
+    return objective, np.asarray(objective.layout.flatten(), dtype=np.float64)
+
+
+def pinn_objective(weights, dtype: str, xla: bool, derivatives: str, domain, X_u, u_data, X_f,
+                   chunk_size: int | None = None):
+    """:func:`burgers_objective` as SciPy takes it: ``(x -> (fun, jac), x0)``."""
+    objective, x0 = burgers_objective(weights, dtype, xla, derivatives, domain, X_u, u_data, X_f, chunk_size)
 
     def scipy_function(x):
         evaluation = objective(x)
         return evaluation.fun, evaluation.jac
 
-    return scipy_function, np.asarray(objective.layout.flatten(), dtype=np.float64)
+    return scipy_function, x0
 
 
 def worker(args: argparse.Namespace) -> dict:
