@@ -42,6 +42,20 @@ ROOT = Path(__file__).resolve().parents[1]
 DONE = ("completed", "stopped")  # metrics.json "status" of a run that finished its plan
 
 
+def flag_words(flags: Mapping[str, Any]) -> list[str]:
+    """A run's recorded settings (metrics.json's ``settings``) as example flags, in the order
+    given: ``{"n_f": 200, "quick": True, "data": None}`` -> ``["--n-f", "200", "--quick"]``
+    (None and False left out, True as the bare flag)."""
+    words: list[str] = []
+    for name, value in flags.items():
+        if value is None or value is False:
+            continue
+        words.append(f"--{name.replace('_', '-')}")
+        if value is not True:
+            words.append(str(value))
+    return words
+
+
 class RunFailed(RuntimeError):
     """A run's process exited with a non-zero code (the message names its log)."""
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _runs import PAPER_METHOD  # noqa: E402  (the paper's second phase, one spelling)
+from _runs import PAPER_METHOD, flag_words  # noqa: E402  (the paper's second phase, one spelling)
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "paper_results.json"
@@ -195,13 +195,7 @@ def command_of(metrics: Mapping[str, Any]) -> str:
     run = settings.get("run", {})
     flags = {**settings.get("problem", {}),
              **{k: run[k] for k in ("adam_steps", "lbfgs_maxiter", "threads") if k in run}}
-    for name, value in flags.items():
-        if value is None or value is False:
-            continue
-        words.append(f"--{name.replace('_', '-')}")
-        if value is not True:
-            words.append(str(value))
-    return " ".join(words)
+    return " ".join(words + flag_words(flags))
 
 
 def entry_from_run(run_dir: str | Path, command: str | None = None) -> dict[str, Any]:

@@ -238,8 +238,7 @@ def run_settings(metrics: Mapping[str, Any]) -> str:
     ``settings.problem``, those not None/False), for the report of a ``--run``."""
     settings = metrics.get("settings", {})
     flags = {**settings.get("problem", {}), **settings.get("run", {})}
-    return " ".join(f"--{k.replace('_', '-')}" + ("" if v is True else f" {v}")
-                    for k, v in sorted(flags.items()) if v not in (None, False) and k != "out")
+    return " ".join(_runs.flag_words({k: v for k, v in sorted(flags.items()) if k != "out"}))
 
 
 def finished_runs(parser: argparse.ArgumentParser, pairs: Sequence[tuple[str, list[str]]], example: str,
