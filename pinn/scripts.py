@@ -751,7 +751,7 @@ def train_example(settings: RunSettings, problem: Any, strategy: Any = None,
     options: dict[str, Any] = {"maxiter": max(settings.lbfgs_maxiter, 1)}
     if "gtol" in settings.run and (spec.kind == "quasi_newton" or "gtol" in spec.option_names()):
         options["gtol"] = settings.gtol
-    if spec.kind == "quasi_newton" and settings.run.get("max_dense_size") is not None:
+    if settings.run.get("max_dense_size") is not None:  # a dense method's: the flags' check said so
         options["max_dense_size"] = settings.run["max_dense_size"]
     result = trainer.train(
         adam_steps=settings.adam_steps,
